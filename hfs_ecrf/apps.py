@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
+
+
+class HfsEcrfConfig(AppConfig):
+    default = True
+    name = "hfs_ecrf"
+    verbose_name = _("Trial administration")
+
+    def ready(self) -> None:
+        from hfs_ecrf import security
+
+        security.connect()
+
+
+class StudyAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_site = "hfs_ecrf.admin_site.StudyAdminSite"

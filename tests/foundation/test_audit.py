@@ -1,0 +1,103 @@
+"""The audit trail: who, when, old/new, reason; no bypass through bulk paths or raw SQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+from django.utils import translation
+
+from hfs_ecrf.audit import AuditBypassError, history_rows
+from patients.models import Site
+from tests.conftest import login
+
+
+def test_every_save_writes_who_when_and_reason(alice, site_a):
+    site_a.name = "Renamed clinic"
+    site_a.save_audited(user=alice, reason="typo in the name")
+    latest = site_a.history.latest()
+    assert latest.history_user == alice
+    assert latest.history_change_reason == "typo in the name"
+    assert latest.history_date.utcoffset().total_seconds() == 0  # stored in UTC
+    with translation.override("en"):
+        rows = history_rows(site_a)
+        assert [(str(f), old, new) for f, old, new in rows[-1]["changes"]] == [
+            ("name", "Site A", "Renamed clinic")
+        ]
+
+
+def test_a_change_made_through_a_request_records_the_user(dana, site_a):
+    response = login(dana).post(
+        reverse("admin:patients_site_change", args=[site_a.pk]),
+        {"code": "SMR", "name": "New name"},
+    )
+    assert response.status_code == 302
+    assert site_a.history.latest().history_user == dana
+
+
+@pytest.mark.parametrize(
+    "bypass",
+    [
+        lambda: Site.objects.all().update(name="x"),
+        lambda: Site.objects.bulk_update(list(Site.objects.all()), ["name"]),
+        lambda: Site.objects.bulk_create([Site(code="ZZ", name="z")]),
+        lambda: Site.objects.all().delete(),
+        lambda: Site._base_manager.all().update(name="x"),
+    ],
+    ids=["update", "bulk_update", "bulk_create", "delete", "base_manager_update"],
+)
+def test_audited_models_refuse_bulk_paths(site_a, bypass):
+    with pytest.raises(AuditBypassError):
+        bypass()
+    site_a.refresh_from_db()
+    assert site_a.name == "Site A"
+
+
+def _history_models():
+    return [
+        m
+        for m in apps.get_models()
+        if m.__name__.startswith("Historical") and hasattr(m, "history_change_reason")
+    ]
+
+
+def test_every_history_model_is_known():
+    assert {m._meta.label for m in _history_models()} >= {
+        "patients.HistoricalSite",
+        "patients.HistoricalSiteMembership",
+    }
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    "statement", ["UPDATE {t} SET history_change_reason = 'x'", "DELETE FROM {t}"]
+)
+def test_postgres_rejects_changes_to_any_history_table(site_a, statement):
+    for model in _history_models():
+        table = connection.ops.quote_name(model._meta.db_table)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement.format(t=table))
+    assert site_a.history.count() == 1
+
+
+def test_admin_history_view_offers_no_revert(dana, site_a):
+    history_id = site_a.history.latest().history_id
+    client = login(dana)
+    url = reverse("admin:patients_site_simple_history", args=[site_a.pk, history_id])
+    assert client.get(url).status_code == 200  # looking is fine
+    assert client.post(url, {"code": "XX", "name": "Reverted"}).status_code == 403
+    site_a.refresh_from_db()
+    assert site_a.name == "Site A"
+
+
+def test_admin_cannot_delete_audited_records(dana, site_a):
+    response = login(dana).post(
+        reverse("admin:patients_site_delete", args=[site_a.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert Site.objects.filter(pk=site_a.pk).exists()
