@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from hfs_ecrf import synthetic
 from hfs_ecrf.groups import sync_study_groups
 from hfs_ecrf.roles import GROUP_NAMES, Role
 from patients.models import Site, SiteMembership
@@ -56,3 +57,147 @@ def seed_accounts(password: str = DEFAULT_DEMO_PASSWORD) -> dict[str, Site]:
                     user=None, reason="demo data"
                 )
     return sites
+
+
+# --- synthetic cohort ----------------------------------------------------------------------------
+
+DEMO_ALLOCATION_SEED = 20260101
+SCREEN_FAILURES = [
+    {"exc_recent_b12": True},
+    {"exc_prior_mvd": True},
+    {"inc_hfs_confirmed": False},
+    {"exc_movement_disorder": True},
+    {"exc_pregnancy": True, "exc_recent_b12": True},
+]
+
+
+def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
+    """A synthetic cohort built through the same services as the UI; patients numbered
+    0..n-1 alternate between the sites. Skipped when patients exist already (idempotent).
+    Returns the number of patients created."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patients import allocation as allocation_rules
+    from patients import services
+    from patients.models import (
+        AllocationList,
+        Consent,
+        Identity,
+        MedicalHistory,
+        Patient,
+        Screening,
+        Withdrawal,
+    )
+
+    if patients == 0 or Patient.objects.exists():
+        return 0
+    staff = {
+        code: User.objects.get(username=name)
+        for code, name in (("SMR", "clinician_a"), ("TAS", "clinician_b"))
+    }
+    if not AllocationList.objects.filter(is_active=True).exists():
+        slots = allocation_rules.generate_list(
+            seed=DEMO_ALLOCATION_SEED,
+            sites=sites,
+            per_stratum=max(20, patients),
+            block_sizes=[2, 4, 6],
+        )
+        services.allocation_list_create(
+            slots=slots,
+            user=None,
+            source="generated",
+            seed=DEMO_ALLOCATION_SEED,
+            per_stratum=max(20, patients),
+            block_sizes="2,4,6",
+        )
+    today = timezone.localdate()
+    codes = sorted(sites)
+    # Screen failures and people who decline (CONSORT), before the enrolled cohort.
+    for i, criteria in enumerate(SCREEN_FAILURES + [{"declined": True}] * 3):
+        code = codes[i % len(codes)]
+        screening = Screening(
+            site=sites[code],
+            screening_number=f"D-{i + 1:03d}",
+            screened_on=today - timedelta(days=200 - i),
+            **{"inc_adult": True, "inc_hfs_confirmed": True, "inc_consent_able": True, **criteria},
+        )
+        services.screening_record(screening=screening, user=staff[code])
+
+    created = []
+    # Two extra patients stay enrolled but unrandomised (awaiting their baseline B12).
+    for i in range(patients + 2):
+        code = codes[i % len(codes)]
+        user = staff[code]
+        profile = synthetic.baseline_profile(seed, i, today)
+        start = today - timedelta(days=180 - (i * 90) // max(patients, 1))
+        screening = services.screening_record(
+            screening=Screening(
+                site=sites[code],
+                screening_number=f"S-{i + 1:03d}",
+                screened_on=start,
+                inc_adult=True,
+                inc_hfs_confirmed=True,
+                inc_consent_able=True,
+            ),
+            user=user,
+        )
+        patient = services.patient_enrol(
+            screening=screening,
+            identity=Identity(
+                full_name=f"Synthetic Person {i + 1:03d}",
+                date_of_birth=profile.born,
+                phone="",
+                medical_record_number=f"DEMO-{i + 1:04d}",
+            ),
+            consent=Consent(consent_date=start, information_sheet_version="1.0 (synthetic)"),
+            history=MedicalHistory(
+                sex=profile.sex,
+                disease_duration_months=profile.disease_duration_months,
+                affected_side=profile.affected_side,
+                prior_botulinum_toxin=profile.prior_botulinum_toxin,
+                prior_carbamazepine=profile.prior_carbamazepine,
+                diabetes=profile.diabetes,
+                hypertension=profile.hypertension,
+            ),
+            user=user,
+        )
+        created.append((patient, profile, start, user))
+    for patient, profile, start, user in created[:patients]:
+        demo_baseline_labs(patient=patient, profile=profile, seed=seed, on=start, user=user)
+        services.patient_randomise(
+            patient=patient, user=user, randomised_on=start + timedelta(days=3)
+        )
+    withdrawn_arms = set()
+    for patient, _profile, start, user in created:
+        allocation = getattr(patient, "allocation", None)
+        if allocation is None or allocation.arm in withdrawn_arms:
+            continue
+        withdrawn_arms.add(allocation.arm)
+        services.patient_withdraw(
+            withdrawal=Withdrawal(
+                patient=patient,
+                withdrawn_on=start + timedelta(days=40),
+                reason="lost_to_follow_up" if allocation.arm == "b12" else "withdrew_consent",
+            ),
+            user=user,
+        )
+    return len(created)
+
+
+def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:
+    from decimal import Decimal
+
+    from assessments.models import LabPanel
+    from assessments.services import lab_panel_save, visit_get_or_create
+
+    visit = visit_get_or_create(patient=patient, code="V0", user=user)
+    panel = LabPanel(
+        visit=visit,
+        sample_date=on,
+        b12_value=Decimal(str(round(profile.b12_baseline, 1))),
+        b12_unit="pmol/L",
+        warnings_confirmed="synthetic demo value",
+    )
+    lab_panel_save(panel=panel, user=user, reason="synthetic demo data")

@@ -42,3 +42,26 @@ def test_it_refuses_to_run_with_debug_off(db, settings):
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("seed_demo", "--patients", "0")
     assert not User.objects.exists()
+
+
+def test_the_cohort_covers_every_status_and_goes_through_the_services(db, settings):
+    from patients.models import Allocation, Patient, Screening, Withdrawal
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--patients", "12", "--seed", "3")
+    assert Patient.objects.count() == 14  # 12 randomised + 2 awaiting randomisation
+    assert Allocation.objects.count() == 12
+    assert set(Allocation.objects.values_list("arm", flat=True)) == {"standard", "b12"}
+    assert Withdrawal.objects.count() == 2  # one in each arm
+    assert set(Withdrawal.objects.values_list("patient__allocation__arm", flat=True)) == {
+        "standard",
+        "b12",
+    }
+    outcomes = set(Screening.objects.values_list("outcome", flat=True))
+    assert outcomes == {"eligible", "not_eligible", "declined"}
+    statuses = {p.status for p in Patient.objects.all()}
+    assert {"enrolled", "randomised", "withdrawn"} <= statuses
+    # written through the audited services, not raw inserts
+    assert all(a.history.exists() for a in Allocation.objects.all())
+    call_command("seed_demo", "--patients", "12", "--seed", "3")
+    assert Patient.objects.count() == 14

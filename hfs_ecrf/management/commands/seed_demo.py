@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hfs_ecrf.demo import DEFAULT_DEMO_PASSWORD, DEMO_ACCOUNTS, seed_accounts
+from hfs_ecrf.demo import DEFAULT_DEMO_PASSWORD, DEMO_ACCOUNTS, seed_accounts, seed_cohort
 
 
 class Command(BaseCommand):
@@ -21,7 +21,12 @@ class Command(BaseCommand):
             raise CommandError("seed_demo writes synthetic data; it refuses to run with DEBUG off.")
         if options["patients"] < 0:
             raise CommandError("--patients must be 0 or more.")
-        seed_accounts(options["password"])
+        sites = seed_accounts(options["password"])
+        created = seed_cohort(patients=options["patients"], seed=options["seed"], sites=sites)
+        if created:
+            self.stdout.write(f"Synthetic cohort: {created} patients enrolled.")
+        else:
+            self.stdout.write("Synthetic cohort: already present (or --patients 0), unchanged.")
         password = options["password"]
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password: {password}):"))
         for account in DEMO_ACCOUNTS:

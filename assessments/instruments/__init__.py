@@ -1,0 +1,1 @@
+"""Instrument scoring and lab conversions as plain functions (no Django imports)."""

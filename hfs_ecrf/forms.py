@@ -1,0 +1,50 @@
+"""Form helpers every case report form shares."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+CONFIRM_LABEL = _("Value confirmed: I have checked the unusual values against the source.")
+NEEDS_CONFIRMATION = _("Unusual values need your confirmation before the form is saved.")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+class SoftWarningsMixin(forms.Form):
+    """Adds 'value confirmed': a form with soft warnings saves only once the user ticks it."""
+
+    confirm_warnings = forms.BooleanField(label=CONFIRM_LABEL, required=False)
+
+    def apply_soft_warnings(self, warnings: dict[str, str]) -> bool:
+        """True when the form may be saved; otherwise the warnings are shown on their fields."""
+        self.soft_warnings = warnings
+        if not warnings or self.cleaned_data.get("confirm_warnings"):
+            return True
+        for field, message in warnings.items():
+            self.add_error(field if field in self.fields else None, message)
+        self.add_error("confirm_warnings", NEEDS_CONFIRMATION)
+        return False
+
+    @staticmethod
+    def confirmation_text(warnings: dict[str, str]) -> str:
+        return "; ".join(f"{field}: {message}" for field, message in warnings.items())
+
+
+class StudyModelForm(forms.ModelForm):
+    """ModelForm defaults for the eCRF: radio buttons offer no empty '---------' choice."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
+                field.choices = [(v, label) for v, label in field.choices if v != ""]

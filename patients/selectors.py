@@ -1,0 +1,31 @@
+"""Reads of patients shared by list pages, detail pages and the analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
+
+from assessments.models import Visit
+from hfs_ecrf.access import scope_to_sites
+from patients.models import Patient, Screening
+
+
+def patient_list(user: Any) -> QuerySet[Patient]:
+    """The user's patients with everything the list shows, in a fixed number of queries."""
+    return scope_to_sites(
+        Patient.objects.select_related(
+            "site", "screening", "allocation", "withdrawal", "consent"
+        ).prefetch_related(Prefetch("visits", queryset=Visit.objects.order_by("code"))),
+        user,
+    )
+
+
+def patient_get(user: Any, study_id: str) -> Patient:
+    """The patient if the user may see them; 404 otherwise (another site looks like no one)."""
+    return get_object_or_404(patient_list(user), study_id=study_id)
+
+
+def screening_list(user: Any) -> QuerySet[Screening]:
+    return scope_to_sites(Screening.objects.select_related("site", "screened_by", "patient"), user)

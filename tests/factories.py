@@ -1,0 +1,91 @@
+"""Builders for test data that go through the same services as the UI."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from assessments.models import LabPanel
+from assessments.services import lab_panel_save, visit_get_or_create
+from patients import allocation as allocation_rules
+from patients import services
+from patients.models import Consent, Identity, MedicalHistory, Screening
+
+_numbers = itertools.count(1)
+
+ELIGIBLE = {
+    "inc_adult": True,
+    "inc_hfs_confirmed": True,
+    "inc_consent_able": True,
+}
+
+
+def screen(site, user, number: str | None = None, **criteria) -> Screening:
+    screening = Screening(
+        site=site,
+        screening_number=number or f"S-{next(_numbers):04d}",
+        screened_on=timezone.localdate() - timedelta(days=20),
+        **{**ELIGIBLE, **criteria},
+    )
+    return services.screening_record(screening=screening, user=user)
+
+
+def enrol(
+    site,
+    user,
+    *,
+    born: date = date(1970, 5, 1),
+    consented: date | None = None,
+    sex: str = "female",
+    name: str = "Ivanova Anna",
+):
+    screening = screen(site, user)
+    return services.patient_enrol(
+        screening=screening,
+        identity=Identity(
+            full_name=name,
+            date_of_birth=born,
+            phone="+998 90 000 00 00",
+            medical_record_number=f"MR{screening.pk:05d}",
+        ),
+        consent=Consent(
+            consent_date=consented or timezone.localdate() - timedelta(days=15),
+            information_sheet_version="2.1",
+        ),
+        history=MedicalHistory(sex=sex, disease_duration_months=30, affected_side="left"),
+        user=user,
+    )
+
+
+def baseline_b12(patient, user, value: str = "250", unit: str = "pmol/L") -> LabPanel:
+    visit = visit_get_or_create(patient=patient, code="V0", user=user)
+    panel = LabPanel(
+        visit=visit,
+        sample_date=timezone.localdate() - timedelta(days=14),
+        b12_value=Decimal(value),
+        b12_unit=unit,
+    )
+    return lab_panel_save(panel=panel, user=user)
+
+
+def allocation_list(site_codes, *, seed: int = 7, per_stratum: int = 30, user=None):
+    slots = allocation_rules.generate_list(
+        seed=seed, sites=site_codes, per_stratum=per_stratum, block_sizes=[2, 4, 6]
+    )
+    return services.allocation_list_create(
+        slots=slots,
+        user=user,
+        source="generated",
+        seed=seed,
+        per_stratum=per_stratum,
+        block_sizes="2,4,6",
+    )
+
+
+def ready_to_randomise(site, user, b12: str = "250"):
+    patient = enrol(site, user)
+    baseline_b12(patient, user, value=b12)
+    return patient
