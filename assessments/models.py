@@ -4,11 +4,13 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from assessments.instruments import labs
-from assessments.schedule import VISIT_CODES
+from assessments.instruments import hads, hdrs, labs, rand36, spasm
+from assessments.items import HADS_LABELS, HDRS_LABELS, RAND36_LABELS, RAND36_OPTIONS
+from assessments.schedule import VISIT_CODES, VISITS
 from hfs_ecrf.audit import AuditedModel
 from patients.models import Patient
 
@@ -68,8 +70,27 @@ class CaseReportForm(AuditedModel):
         related_name="+",
     )
 
+    FORM_CODE = ""
+    TITLE = ""
+    # Fields a clinician fills in (order of the form) and those needed for "complete".
+    ENTRY_FIELDS: tuple[str, ...] = ()
+    REQUIRED_FIELDS: tuple[str, ...] = ()
+
     class Meta:
         abstract = True
+
+    def missing_required(self) -> list[str]:
+        return [name for name in self.REQUIRED_FIELDS if getattr(self, name) in (None, "")]
+
+    def compute(self) -> None:
+        """Derive the stored scores from the items (overridden per instrument)."""
+
+    def soft_warnings(self, previous: CaseReportForm | None = None) -> dict[str, str]:
+        return {}
+
+    def save(self, *args, **kwargs) -> None:
+        self.compute()
+        super().save(*args, **kwargs)
 
 
 def _unit_choices(analyte: labs.Analyte) -> list[tuple[str, str]]:
@@ -88,6 +109,29 @@ class Matrix(models.TextChoices):
 
 class LabPanel(CaseReportForm):
     """Serum B12, cortisol and dopamine as entered, with the canonical value derived."""
+
+    FORM_CODE = "labs"
+    TITLE = _("Laboratory")
+    ENTRY_FIELDS = (
+        "sample_date",
+        "sample_time",
+        "b12_value",
+        "b12_unit",
+        "b12_qualifier",
+        "b12_ref_low",
+        "b12_ref_high",
+        "cortisol_value",
+        "cortisol_unit",
+        "cortisol_qualifier",
+        "cortisol_ref_low",
+        "cortisol_ref_high",
+        "dopamine_value",
+        "dopamine_unit",
+        "dopamine_qualifier",
+        "dopamine_matrix",
+        "dopamine_ref_low",
+        "dopamine_ref_high",
+    )
 
     visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="labs")
     sample_date = models.DateField(_("sample date"), null=True, blank=True)
@@ -212,8 +256,15 @@ class LabPanel(CaseReportForm):
             "high": analyte.hard_max,
         }
 
-    def soft_warnings(self, previous_b12: Decimal | None = None) -> dict[str, str]:
+    def missing_required(self) -> list[str]:
+        """The analytes this visit expects, and the sample date."""
+        expected = VISITS[self.visit.code].lab_analytes if self.visit_id else ("b12",)
+        needed = ["sample_date"] + [f"{code}_value" for code in expected]
+        return [name for name in needed if getattr(self, name) in (None, "")]
+
+    def soft_warnings(self, previous: LabPanel | None = None) -> dict[str, str]:
         """Plausible but unusual values that the user must confirm, by field."""
+        previous_b12 = previous.b12_pmol_l if previous is not None else None
         found = {}
         for code in self.ANALYTE_FIELDS:
             value = getattr(self, f"{code}_value")
@@ -249,7 +300,7 @@ class LabPanel(CaseReportForm):
                 )
         return found
 
-    def save(self, *args, **kwargs) -> None:
+    def compute(self) -> None:
         for code, canonical_field in self.ANALYTE_FIELDS.items():
             value = getattr(self, f"{code}_value")
             unit = getattr(self, f"{code}_unit")
@@ -257,4 +308,417 @@ class LabPanel(CaseReportForm):
                 None if value is None else labs.to_canonical(labs.ANALYTES[code], value, unit)
             )
             setattr(self, canonical_field, canonical)
-        super().save(*args, **kwargs)
+
+
+def _range_field(label, low: int, high: int, unit: str = "", help_text=None, **kwargs):
+    """An integer with its allowed range as validators (the form's error names the range)."""
+    return models.PositiveSmallIntegerField(
+        label,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(low), MaxValueValidator(high)],
+        help_text=help_text or (f"{low}–{high} {unit}".strip()),
+        **kwargs,
+    )
+
+
+class SpasmAssessment(CaseReportForm):
+    FORM_CODE = "spasm"
+    TITLE = _("Spasm assessment")
+    ENTRY_FIELDS = (
+        "vas_frequency",
+        "vas_intensity",
+        "jankovic_severity",
+        "jankovic_frequency",
+        "spasm_count",
+        "observation_minutes",
+    )
+    REQUIRED_FIELDS = ("vas_frequency", "vas_intensity", "jankovic_severity", "jankovic_frequency")
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="spasm")
+    vas_frequency = _range_field(
+        _("VAS spasm frequency"),
+        0,
+        100,
+        "mm",
+        help_text=_(
+            "mm on the 100-mm line, 0 = no spasms, 100 = continuous; a 0–10 cm "
+            "reading is entered ×10"
+        ),
+    )
+    vas_intensity = _range_field(
+        _("VAS spasm intensity"), 0, 100, "mm", help_text=_("mm, 0 = none, 100 = worst imaginable")
+    )
+    jankovic_severity = _range_field(
+        _("Jankovic severity"),
+        0,
+        4,
+        choices=[(i, str(i)) for i in range(5)],
+        help_text=_("0 none … 4 incapacitating"),
+    )
+    jankovic_frequency = _range_field(
+        _("Jankovic frequency"),
+        0,
+        4,
+        choices=[(i, str(i)) for i in range(5)],
+        help_text=_("0 none … 4 spasms most of the waking time"),
+    )
+    spasm_count = models.PositiveIntegerField(
+        _("spasm count"),
+        null=True,
+        blank=True,
+        help_text=_("spasms counted during the standard observation (optional)"),
+    )
+    observation_minutes = models.DecimalField(
+        _("observation time"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("120"))],
+        help_text=_("minutes, 0.1–120; needed with a spasm count"),
+    )
+    jankovic_total = models.PositiveSmallIntegerField(
+        _("Jankovic total"), null=True, editable=False
+    )
+    spasm_rate_per_min = models.FloatField(_("spasms per minute"), null=True, editable=False)
+
+    class Meta:
+        verbose_name = _("spasm assessment")
+        verbose_name_plural = _("spasm assessments")
+
+    def __str__(self) -> str:
+        return f"spasm {self.visit}"
+
+    def clean(self) -> None:
+        if (self.spasm_count is None) != (self.observation_minutes is None):
+            field = "observation_minutes" if self.spasm_count is not None else "spasm_count"
+            raise ValidationError(
+                {field: _("Give the spasm count and the observation time together, or neither.")}
+            )
+
+    def compute(self) -> None:
+        self.jankovic_total = spasm.jankovic_total(self.jankovic_severity, self.jankovic_frequency)
+        self.spasm_rate_per_min = spasm.spasm_rate(self.spasm_count, self.observation_minutes)
+
+    def soft_warnings(self, previous: SpasmAssessment | None = None) -> dict[str, str]:
+        found = {}
+        for name in ("vas_frequency", "vas_intensity"):
+            before = getattr(previous, name, None) if previous is not None else None
+            if spasm.large_vas_change(before, getattr(self, name)):
+                found[name] = _(
+                    "Changed by more than 50 mm since the previous visit "
+                    "(%(before)s → %(now)s mm). Check and confirm."
+                ) % {"before": before, "now": getattr(self, name)}
+        return found
+
+
+class Rand36(CaseReportForm):
+    FORM_CODE = "rand36"
+    TITLE = _("RAND-36")
+    ITEMS = tuple(f"q{i:02d}" for i in range(1, 37))
+    ENTRY_FIELDS = ITEMS
+    REQUIRED_FIELDS = ITEMS
+    SCALE_FIELDS = ("pf", "rp", "re", "ef", "ew", "sf", "bp", "gh")
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="rand36")
+    for _i in range(1, 37):
+        locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
+            RAND36_LABELS[_i],
+            null=True,
+            blank=True,
+            choices=[(n, label) for n, label in enumerate(RAND36_OPTIONS[_i], start=1)],
+            validators=[MinValueValidator(1), MaxValueValidator(rand36.OPTIONS[_i])],
+        )
+    for _scale, _label in (
+        ("pf", _("physical functioning")),
+        ("rp", _("role limitations, physical")),
+        ("re", _("role limitations, emotional")),
+        ("ef", _("energy/fatigue")),
+        ("ew", _("emotional well-being")),
+        ("sf", _("social functioning")),
+        ("bp", _("pain")),
+        ("gh", _("general health")),
+    ):
+        locals()[_scale] = models.FloatField(_label, null=True, editable=False)
+    del _i, _scale, _label
+    pcs = models.FloatField(
+        _("physical component summary (PCS)"),
+        null=True,
+        editable=False,
+        help_text=_("computed with the published 1990 US-norm coefficients"),
+    )
+    mcs = models.FloatField(
+        _("mental component summary (MCS)"),
+        null=True,
+        editable=False,
+        help_text=_("computed with the published 1990 US-norm coefficients"),
+    )
+
+    class Meta:
+        verbose_name = _("RAND-36")
+        verbose_name_plural = _("RAND-36")
+
+    def __str__(self) -> str:
+        return f"RAND-36 {self.visit}"
+
+    def answers(self) -> dict[int, int | None]:
+        return {i: getattr(self, f"q{i:02d}") for i in range(1, 37)}
+
+    def compute(self) -> None:
+        for scale, value in rand36.rand_scales(self.answers()).items():
+            setattr(self, scale, value)
+        self.pcs, self.mcs = rand36.composites(self.answers())
+
+
+class Hads(CaseReportForm):
+    FORM_CODE = "hads"
+    TITLE = _("HADS")
+    ITEMS = tuple(f"q{i:02d}" for i in range(1, 15))
+    ENTRY_FIELDS = ITEMS
+    REQUIRED_FIELDS = ITEMS
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="hads")
+    for _i in range(1, 15):
+        locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
+            HADS_LABELS[_i],
+            null=True,
+            blank=True,
+            choices=[(n, str(n)) for n in range(4)],
+            validators=[MaxValueValidator(3)],
+        )
+    del _i
+    anxiety = models.FloatField(_("HADS anxiety"), null=True, editable=False)
+    depression = models.FloatField(_("HADS depression"), null=True, editable=False)
+
+    class Meta:
+        verbose_name = _("HADS")
+        verbose_name_plural = _("HADS")
+
+    def __str__(self) -> str:
+        return f"HADS {self.visit}"
+
+    def compute(self) -> None:
+        answers = {i: getattr(self, f"q{i:02d}") for i in range(1, 15)}
+        self.anxiety, self.depression = hads.scores(answers)
+
+    @property
+    def anxiety_band(self) -> str | None:
+        return hads.band(self.anxiety)
+
+    @property
+    def depression_band(self) -> str | None:
+        return hads.band(self.depression)
+
+
+class Hdrs17(CaseReportForm):
+    FORM_CODE = "hdrs"
+    TITLE = _("HDRS-17")
+    ITEMS = tuple(f"q{i:02d}" for i in range(1, 18))
+    ENTRY_FIELDS = (*ITEMS, "q16_not_assessed")
+    REQUIRED_FIELDS = tuple(name for name in ITEMS if name != "q16")
+
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="hdrs")
+    for _i in range(1, 18):
+        locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
+            HDRS_LABELS[_i],
+            null=True,
+            blank=True,
+            choices=[(n, str(n)) for n in range(hdrs.MAXIMA[_i] + 1)],
+            validators=[MaxValueValidator(hdrs.MAXIMA[_i])],
+        )
+    del _i
+    q16_not_assessed = models.BooleanField(_("weight loss not assessed"), default=False)
+    total = models.PositiveSmallIntegerField(_("HDRS-17 total"), null=True, editable=False)
+
+    class Meta:
+        verbose_name = _("HDRS-17")
+        verbose_name_plural = _("HDRS-17")
+
+    def __str__(self) -> str:
+        return f"HDRS-17 {self.visit}"
+
+    def missing_required(self) -> list[str]:
+        missing = super().missing_required()
+        if self.q16 is None and not self.q16_not_assessed:
+            missing.append("q16")
+        return missing
+
+    def clean(self) -> None:
+        if self.q16_not_assessed and self.q16 is not None:
+            raise ValidationError({"q16": _("Leave weight loss empty when it was not assessed.")})
+
+    def compute(self) -> None:
+        answers = {i: getattr(self, f"q{i:02d}") for i in range(1, 18)}
+        self.total = hdrs.total(answers, item16_not_assessed=self.q16_not_assessed)
+
+    @property
+    def band(self) -> str | None:
+        return hdrs.band(self.total)
+
+
+CRF_MODELS: dict[str, type[CaseReportForm]] = {
+    model.FORM_CODE: model for model in (SpasmAssessment, LabPanel, Rand36, Hads, Hdrs17)
+}
+
+
+# --- records kept per patient at any time -----------------------------------------------------
+
+
+class PatientRecord(AuditedModel):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    DISPLAY_FIELDS: tuple[str, ...] = ()
+
+    def display_values(self) -> list:
+        values = []
+        for name in self.DISPLAY_FIELDS:
+            field = self._meta.get_field(name)
+            value = getattr(self, name)
+            if field.choices and value not in (None, ""):
+                value = getattr(self, f"get_{name}_display")()
+            elif isinstance(value, bool):
+                value = _("yes") if value else _("no")
+            values.append(value)
+        return values
+
+
+class TreatmentExposure(PatientRecord):
+    class Route(models.TextChoices):
+        IM = "im", _("intramuscular")
+        ORAL = "oral", _("oral")
+        IV = "iv", _("intravenous")
+
+    DISPLAY_FIELDS = ("given_on", "is_study_b12", "product", "dose_ug", "route")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="exposures")
+    given_on = models.DateField(_("date given"))
+    is_study_b12 = models.BooleanField(
+        _("study vitamin B12 dose"), default=True, help_text=_("untick for the standard therapy")
+    )
+    product = models.CharField(
+        _("product"),
+        max_length=120,
+        blank=True,
+        help_text=_("for standard therapy: the medicine given"),
+    )
+    dose_ug = models.DecimalField(
+        _("dose"),
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("10000"))],
+        help_text=_("µg, 0.1–10000"),
+    )
+    route = models.CharField(_("route"), max_length=8, choices=Route.choices, blank=True)
+
+    class Meta:
+        ordering = ["patient", "given_on"]
+        verbose_name = _("treatment exposure")
+        verbose_name_plural = _("treatment exposure")
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.given_on}"
+
+    def clean(self) -> None:
+        if self.is_study_b12 and (self.dose_ug is None or not self.route):
+            raise ValidationError({"dose_ug": _("A B12 dose needs the dose in µg and the route.")})
+
+
+class ConcomitantMedication(PatientRecord):
+    DISPLAY_FIELDS = ("medication", "indication", "started_on", "stopped_on")
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="con_meds")
+    medication = models.CharField(_("medication"), max_length=120)
+    indication = models.CharField(_("indication"), max_length=120, blank=True)
+    started_on = models.DateField(_("start date"), null=True, blank=True)
+    stopped_on = models.DateField(_("stop date"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["patient", "started_on"]
+        verbose_name = _("concomitant medication")
+        verbose_name_plural = _("concomitant medication")
+
+    def __str__(self) -> str:
+        return self.medication
+
+    def clean(self) -> None:
+        if self.started_on and self.stopped_on and self.stopped_on < self.started_on:
+            raise ValidationError({"stopped_on": _("The stop date is before the start date.")})
+
+
+class AdverseEvent(PatientRecord):
+    class Severity(models.TextChoices):
+        MILD = "mild", _("mild")
+        MODERATE = "moderate", _("moderate")
+        SEVERE = "severe", _("severe")
+
+    class Relation(models.TextChoices):
+        NOT_RELATED = "not_related", _("not related")
+        UNLIKELY = "unlikely", _("unlikely")
+        POSSIBLE = "possible", _("possible")
+        PROBABLE = "probable", _("probable")
+        DEFINITE = "definite", _("definite")
+
+    class Action(models.TextChoices):
+        NONE = "none", _("none")
+        DOSE_CHANGED = "dose_changed", _("dose changed")
+        INTERRUPTED = "interrupted", _("treatment interrupted")
+        WITHDRAWN = "withdrawn", _("treatment withdrawn")
+
+    class Outcome(models.TextChoices):
+        RECOVERED = "recovered", _("recovered")
+        RECOVERING = "recovering", _("recovering")
+        NOT_RECOVERED = "not_recovered", _("not recovered")
+        SEQUELAE = "sequelae", _("recovered with sequelae")
+        FATAL = "fatal", _("fatal")
+        UNKNOWN = "unknown", _("unknown")
+
+    DISPLAY_FIELDS = (
+        "term",
+        "onset_on",
+        "ended_on",
+        "severity",
+        "serious",
+        "relation",
+        "action",
+        "outcome",
+    )
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
+    term = models.CharField(_("adverse event"), max_length=200)
+    onset_on = models.DateField(_("onset date"))
+    ended_on = models.DateField(_("end date"), null=True, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    serious = models.BooleanField(_("serious"), default=False)
+    relation = models.CharField(
+        _("relation to study treatment"), max_length=12, choices=Relation.choices
+    )
+    action = models.CharField(
+        _("action taken"), max_length=14, choices=Action.choices, default=Action.NONE
+    )
+    outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["patient", "onset_on"]
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
+
+    def __str__(self) -> str:
+        return self.term
+
+    def clean(self) -> None:
+        if self.onset_on and self.ended_on and self.ended_on < self.onset_on:
+            raise ValidationError({"ended_on": _("The end date is before the onset date.")})

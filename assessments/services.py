@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models import LabPanel, Visit
+from assessments.models import CaseReportForm, FormStatus, LabPanel, Visit
+from assessments.schedule import VISIT_CODES, VISITS, in_window
+from hfs_ecrf.audit import changed_fields
 from patients.models import Patient, Withdrawal
 
 WITHDRAWN_NO_NEW_VISITS = _(
     "The patient has withdrawn: no new visits can be opened. Data already entered stay."
 )
+REASON_REQUIRED = _("This form was complete before: give a reason for the change.")
+NOT_DONE_REASON_REQUIRED = _("Say why the form was not done.")
+REQUIRED_TO_COMPLETE = _("Required to mark the form complete.")
+CONFLICT = _(
+    "Someone else saved this form while you were editing it. Nothing of yours was saved; "
+    "their changes are shown below. Re-enter your changes on the current version."
+)
+VISIT_BEFORE_CONSENT = _("The visit date is before the patient's consent date (%(consent)s).")
+VISIT_IN_FUTURE = _("The visit date cannot be in the future.")
+MISSED_REASON_REQUIRED = _("Say why the visit was missed.")
+FORM_NOT_EXPECTED = _("Form %(form)s is not part of visit %(visit)s.")
+
+
+class ConflictError(ValidationError):
+    """The form changed since the user opened it; ``changes`` lists (field, theirs, who)."""
+
+    def __init__(self, changes: list[tuple[str, Any, Any]]):
+        super().__init__(CONFLICT)
+        self.changes = changes
 
 
 def visit_get_or_create(*, patient: Patient, code: str, user: Any) -> Visit:
@@ -26,9 +49,162 @@ def visit_get_or_create(*, patient: Patient, code: str, user: Any) -> Visit:
     return visit
 
 
+def visit_date_problems(patient: Patient, visit_date: date | None) -> dict[str, list]:
+    """Hard errors of a visit date: not in the future, not before consent."""
+    if visit_date is None:
+        return {}
+    if visit_date > timezone.localdate():
+        return {"visit_date": [VISIT_IN_FUTURE]}
+    consent = getattr(patient, "consent", None)
+    if consent is not None and visit_date < consent.consent_date:
+        return {
+            "visit_date": [
+                ValidationError(VISIT_BEFORE_CONSENT, params={"consent": consent.consent_date})
+            ]
+        }
+    return {}
+
+
+def visit_window_warning(visit: Visit) -> str | None:
+    allocation = visit.patient.allocation_or_none
+    day0 = allocation.randomised_on if allocation else None
+    if visit.visit_date is None or in_window(visit.code, visit.visit_date, day0) is not False:
+        return None
+    return str(
+        _(
+            "The date is outside the window of visit %(code)s. It is allowed, and the "
+            "visit will be flagged as out of window."
+        )
+        % {"code": visit.code}
+    )
+
+
+@transaction.atomic
+def visit_save(*, visit: Visit, user: Any, reason: str = "") -> Visit:
+    """Record the visit date and status (done, or missed with a reason)."""
+    if visit.pk is None and Withdrawal.objects.filter(patient=visit.patient).exists():
+        raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
+    errors = visit_date_problems(visit.patient, visit.visit_date)
+    if visit.status == Visit.Status.MISSED and not visit.missed_reason.strip():
+        errors["missed_reason"] = [MISSED_REASON_REQUIRED]
+    if errors:
+        raise ValidationError(errors)
+    visit.out_of_window = visit_window_warning(visit) is not None
+    visit.version = (visit.version or 0) + 1 if visit.pk else 1
+    visit.full_clean()
+    visit.save_audited(user=user, reason=reason)
+    return visit
+
+
+def previous_form(form: CaseReportForm) -> CaseReportForm | None:
+    """The same form at the nearest earlier visit that has it (for soft warnings)."""
+    model = type(form)
+    codes = VISIT_CODES[: VISIT_CODES.index(form.visit.code)]
+    return (
+        model.objects.filter(visit__patient_id=form.visit.patient_id, visit__code__in=codes)
+        .order_by("-visit__code")
+        .first()
+    )
+
+
+def _changes_since(current: CaseReportForm, base_version: int) -> list[tuple[str, Any, Any]]:
+    base = current.history.filter(version=base_version).order_by("-history_id").first()
+    latest = current.history.order_by("-history_id").first()
+    if base is None or latest is None:
+        return []
+    fields = [
+        f
+        for f in type(current)._meta.concrete_fields
+        if f.name not in {"id", "version", "updated_at"}
+    ]
+    who = latest.history_user
+    return [
+        (f.verbose_name, getattr(latest, f.attname), who)
+        for f in changed_fields(base, latest, fields)
+    ]
+
+
+@transaction.atomic
+def crf_save(
+    *,
+    form: CaseReportForm,
+    user: Any,
+    action: str = "draft",
+    base_version: int | None = None,
+    reason: str = "",
+    not_done_reason: str = "",
+    confirmed_warnings: str = "",
+) -> CaseReportForm:
+    """Save one case report form: draft, complete or not done; versioned; audited.
+
+    ``base_version`` is the version the user started from: if the form has changed since, the
+    save is refused with the other person's changes (no lost update). Once a form has been
+    complete, every change needs a reason, which goes into the audit trail.
+    """
+    if form.FORM_CODE not in VISITS[form.visit.code].forms:
+        raise ValidationError(
+            FORM_NOT_EXPECTED, params={"form": form.TITLE, "visit": form.visit.code}
+        )
+    model = type(form)
+    current = model.objects.select_for_update().filter(pk=form.pk).first() if form.pk else None
+    if current is not None and base_version is not None and current.version != base_version:
+        raise ConflictError(_changes_since(current, base_version))
+    if form.pk is None and base_version not in (None, 0):
+        existing = model.objects.select_for_update().filter(visit=form.visit).first()
+        if existing is not None:
+            raise ConflictError(_changes_since(existing, 0))
+    errors: dict[str, list] = {}
+    if current is not None and current.ever_complete and not reason.strip():
+        errors["reason_for_change"] = [REASON_REQUIRED]
+    if action == "not_done":
+        if not not_done_reason.strip():
+            errors["not_done_reason"] = [NOT_DONE_REASON_REQUIRED]
+        form.status = FormStatus.NOT_DONE
+    elif action == "complete":
+        for name in form.missing_required():
+            errors.setdefault(name, []).append(REQUIRED_TO_COMPLETE)
+        form.status = FormStatus.COMPLETE
+    else:
+        form.status = FormStatus.DRAFT
+    if errors:
+        raise ValidationError(errors)
+    form.not_done_reason = not_done_reason if action == "not_done" else ""
+    form.ever_complete = bool(form.ever_complete or form.status == FormStatus.COMPLETE)
+    if current is not None:
+        form.ever_complete = form.ever_complete or current.ever_complete
+    form.version = (current.version + 1) if current is not None else 1
+    form.updated_by = user
+    form.warnings_confirmed = confirmed_warnings
+    form.full_clean()
+    history_reason = reason.strip()
+    if confirmed_warnings:
+        history_reason = f"{history_reason} [confirmed: {confirmed_warnings}]".strip()
+    form.save_audited(user=user, reason=history_reason)
+    return form
+
+
 @transaction.atomic
 def lab_panel_save(*, panel: LabPanel, user: Any, reason: str = "") -> LabPanel:
+    """Baseline labs entered before randomisation (draft until the visit form completes it)."""
     panel.updated_by = user
+    panel.version = (panel.version or 0) + 1 if panel.pk else 1
     panel.full_clean()
     panel.save_audited(user=user, reason=reason)
     return panel
+
+
+@transaction.atomic
+def patient_record_save(*, record: Any, user: Any, reason: str = "") -> Any:
+    """Treatment exposure, concomitant medication or adverse event of one patient."""
+    # Follow-up of adverse events continues after withdrawal; other new records do not.
+    if (
+        record.pk is None
+        and record._meta.model_name != "adverseevent"
+        and Withdrawal.objects.filter(patient=record.patient).exists()
+    ):
+        raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
+    record.recorded_by = record.recorded_by or user
+    record.version = (record.version or 0) + 1 if record.pk else 1
+    record.full_clean()
+    record.save_audited(user=user, reason=reason)
+    return record

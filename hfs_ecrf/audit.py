@@ -106,14 +106,9 @@ def history_rows(obj: models.Model) -> list[dict[str, Any]]:
                 if getattr(record, field.attname, None) not in (None, "")
             ]
         else:
-            delta = record.diff_against(previous, included_fields=list(fields))
             changes = [
-                (
-                    fields[change.field].verbose_name,
-                    _display(previous, fields[change.field]),
-                    _display(record, fields[change.field]),
-                )
-                for change in delta.changes
+                (field.verbose_name, _display(previous, field), _display(record, field))
+                for field in changed_fields(previous, record, list(fields.values()))
             ]
         rows.append(
             {
@@ -129,6 +124,15 @@ def history_rows(obj: models.Model) -> list[dict[str, Any]]:
 
 
 _HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+
+def changed_fields(old: Any, new: Any, fields: list[models.Field]) -> list[models.Field]:
+    """Fields whose stored value differs between two versions (history rows or objects).
+
+    simple-history's diff_against skips non-editable fields such as derived scores, which an
+    audit trail must show, so the comparison is done here.
+    """
+    return [f for f in fields if getattr(old, f.attname) != getattr(new, f.attname)]
 
 
 def _display(record: Any, field: models.Field) -> Any:

@@ -61,7 +61,7 @@ def seed_accounts(password: str = DEFAULT_DEMO_PASSWORD) -> dict[str, Site]:
 
 # --- synthetic cohort ----------------------------------------------------------------------------
 
-DEMO_ALLOCATION_SEED = 20260101
+DEMO_ALLOCATION_SEED = 20260103  # gives 31 : 31 for the default cohort
 SCREEN_FAILURES = [
     {"exc_recent_b12": True},
     {"exc_prior_mvd": True},
@@ -169,20 +169,30 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
         services.patient_randomise(
             patient=patient, user=user, randomised_on=start + timedelta(days=3)
         )
-    withdrawn_arms = set()
-    for patient, _profile, start, user in created:
-        allocation = getattr(patient, "allocation", None)
-        if allocation is None or allocation.arm in withdrawn_arms:
-            continue
-        withdrawn_arms.add(allocation.arm)
-        services.patient_withdraw(
-            withdrawal=Withdrawal(
-                patient=patient,
-                withdrawn_on=start + timedelta(days=40),
-                reason="lost_to_follow_up" if allocation.arm == "b12" else "withdrew_consent",
-            ),
+    # One withdrawal in each arm: the first randomised patient of each arm leaves after V1.
+    leaving: dict[str, object] = {}
+    for patient, _profile, _start, _user in created[:patients]:
+        patient.refresh_from_db()
+        leaving.setdefault(patient.allocation.arm, patient)
+    for patient, profile, _start, user in created[:patients]:
+        arm = patient.allocation.arm
+        withdrawn = leaving.get(arm) is patient
+        demo_visits(
+            patient=patient,
+            profile=profile,
+            seed=seed,
             user=user,
+            last_visit="V1" if withdrawn else "V3",
         )
+        if withdrawn:
+            services.patient_withdraw(
+                withdrawal=Withdrawal(
+                    patient=patient,
+                    withdrawn_on=patient.allocation.randomised_on + timedelta(days=40),
+                    reason="lost_to_follow_up" if arm == "b12" else "withdrew_consent",
+                ),
+                user=user,
+            )
     return len(created)
 
 
@@ -201,3 +211,81 @@ def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:
         warnings_confirmed="synthetic demo value",
     )
     lab_panel_save(panel=panel, user=user, reason="synthetic demo data")
+
+
+def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
+    """Every scheduled visit up to ``last_visit`` with its forms; about 5 % of values missing."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import numpy as np
+
+    from assessments import services as crf
+    from assessments.models import CRF_MODELS, Visit
+    from assessments.schedule import VISIT_CODES, VISITS
+
+    rng = np.random.default_rng([seed, profile.index, 7])
+    values = synthetic.follow_up(profile, seed=seed, arm=patient.allocation.arm)
+    day0 = patient.allocation.randomised_on
+    for code in VISIT_CODES[: VISIT_CODES.index(last_visit) + 1]:
+        spec = VISITS[code]
+        offset = int(rng.integers(-spec.window, spec.window + 1)) if code != "V0" else 0
+        visit = Visit.objects.filter(patient=patient, code=code).first() or Visit(
+            patient=patient, code=code
+        )
+        visit.visit_date = day0 + timedelta(days=spec.day + offset)
+        visit.status = Visit.Status.DONE
+        crf.visit_save(visit=visit, user=user, reason="synthetic demo data")
+        v = values[code]
+        items = synthetic.questionnaire_items(
+            v["distress"], seed=seed, index=profile.index, code=code
+        )
+        for form_code in spec.forms:
+            model = CRF_MODELS[form_code]
+            form = model.objects.filter(visit=visit).first() or model(visit=visit)
+            if form_code == "spasm":
+                for name in (
+                    "vas_frequency",
+                    "vas_intensity",
+                    "jankovic_severity",
+                    "jankovic_frequency",
+                ):
+                    setattr(form, name, v[name])
+            elif form_code == "labs":
+                form.sample_date = visit.visit_date
+                form.sample_time = _demo_time(rng)
+                for analyte in spec.lab_analytes:
+                    canonical = {
+                        "b12": "b12_pmol_l",
+                        "cortisol": "cortisol_nmol_l",
+                        "dopamine": "dopamine_pmol_l",
+                    }[analyte]
+                    value = v[canonical] if code != "V0" or analyte != "b12" else None
+                    if value is not None:
+                        setattr(form, f"{analyte}_value", Decimal(str(value)))
+            else:
+                key = {"rand36": "rand36", "hads": "hads", "hdrs": "hdrs"}[form_code]
+                for item, answer in items[key].items():
+                    setattr(form, f"q{item:02d}", answer)
+            blanked = _blank_some(form, rng)
+            crf.crf_save(
+                form=form,
+                user=user,
+                action="draft" if blanked else "complete",
+                reason="synthetic demo data" if form.ever_complete else "",
+                confirmed_warnings="synthetic demo value",
+            )
+
+
+def _demo_time(rng):
+    from datetime import time
+
+    return time(8, int(rng.integers(0, 50)))
+
+
+def _blank_some(form, rng) -> bool:
+    """Now and then leave one entry value empty (that form then stays a draft)."""
+    if not form.REQUIRED_FIELDS or rng.random() >= 0.06:
+        return False
+    setattr(form, form.REQUIRED_FIELDS[int(rng.integers(len(form.REQUIRED_FIELDS)))], None)
+    return True

@@ -59,7 +59,7 @@ def baseline_profile(seed: int, index: int, today: date) -> Profile:
 
 
 FRACTION_OF_EFFECT = {"V0": 0.0, "V1": 0.4, "V2": 0.75, "V3": 1.0}
-MEAN_REDUCTION = {"standard": 0.14, "b12": 0.32}
+MEAN_REDUCTION = {"standard": 0.17, "b12": 0.34}
 
 
 def follow_up(profile: Profile, *, seed: int, arm: str) -> dict[str, dict]:

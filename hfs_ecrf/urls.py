@@ -24,4 +24,5 @@ urlpatterns = [
     path("sites/<str:code>/history/", views.site_history, name="site_history"),
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
+    path("visits/", include("assessments.urls")),
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessments.models import LabPanel
+from assessments.selectors import visit_grid
 from assessments.services import lab_panel_save, visit_get_or_create
 from hfs_ecrf.access import arm_visible, can, requires, sites_for
 from hfs_ecrf.views import render_history
@@ -59,6 +60,7 @@ def patient_detail(request: HttpRequest, study_id: str) -> HttpResponse:
         "refusal": services.randomisation_refusal(patient),
         "can_enter": can(request.user, "enter_data"),
         "can_randomise": can(request.user, "randomise"),
+        "visit_rows": visit_grid([patient])[0]["cells"],
     }
     return render(request, "patients/patient_detail.html", context)
 

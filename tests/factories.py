@@ -89,3 +89,35 @@ def ready_to_randomise(site, user, b12: str = "250"):
     patient = enrol(site, user)
     baseline_b12(patient, user, value=b12)
     return patient
+
+
+def randomised(site, user, *, b12: str = "250", days_ago: int = 90):
+    """A randomised patient whose day 0 lies ``days_ago`` days back, V0 done on day 0."""
+    from assessments.models import Visit
+    from assessments.services import visit_save
+
+    patient = enrol(site, user, consented=timezone.localdate() - timedelta(days=days_ago + 5))
+    baseline_b12(patient, user, value=b12)
+    services.patient_randomise(
+        patient=patient, user=user, randomised_on=timezone.localdate() - timedelta(days=days_ago)
+    )
+    patient.refresh_from_db()
+    v0 = Visit.objects.get(patient=patient, code="V0")
+    v0.visit_date = timezone.localdate() - timedelta(days=days_ago)
+    v0.status = Visit.Status.DONE
+    visit_save(visit=v0, user=user)
+    return patient
+
+
+def visit(patient, user, code: str, day: int | None = None):
+    from assessments.models import Visit
+    from assessments.schedule import VISITS
+    from assessments.services import visit_save
+
+    day0 = patient.allocation.randomised_on
+    obj = Visit.objects.filter(patient=patient, code=code).first() or Visit(
+        patient=patient, code=code
+    )
+    obj.visit_date = day0 + timedelta(days=VISITS[code].day if day is None else day)
+    obj.status = Visit.Status.DONE
+    return visit_save(visit=obj, user=user)

@@ -60,7 +60,13 @@ def test_the_cohort_covers_every_status_and_goes_through_the_services(db, settin
     outcomes = set(Screening.objects.values_list("outcome", flat=True))
     assert outcomes == {"eligible", "not_eligible", "declined"}
     statuses = {p.status for p in Patient.objects.all()}
-    assert {"enrolled", "randomised", "withdrawn"} <= statuses
+    assert {"enrolled", "completed", "withdrawn"} <= statuses
+    from assessments.models import Rand36, SpasmAssessment, Visit
+
+    # every randomised patient has visits with forms; withdrawn ones stop after V1
+    assert SpasmAssessment.objects.filter(visit__code="V3").count() == 10
+    assert not Visit.objects.filter(patient__withdrawal__isnull=False, code="V3").exists()
+    assert Rand36.objects.exclude(pcs=None).exists()
     # written through the audited services, not raw inserts
     assert all(a.history.exists() for a in Allocation.objects.all())
     call_command("seed_demo", "--patients", "12", "--seed", "3")

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from assessments import views
+
+app_name = "assessments"
+
+urlpatterns = [
+    path("status/", views.record_status, name="status"),
+    path("<str:study_id>/records/<str:kind>/", views.patient_records, name="records"),
+    path("<str:study_id>/<str:code>/", views.visit_detail, name="visit"),
+    path("<str:study_id>/<str:code>/<str:form_code>/", views.crf_edit, name="crf"),
+    path(
+        "<str:study_id>/<str:code>/<str:form_code>/history/", views.crf_history, name="crf_history"
+    ),
+]

@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from assessments import selectors, services
+from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
+from assessments.models import CRF_MODELS, Visit
+from assessments.schedule import SCHEDULE, VISITS
+from hfs_ecrf.access import can, requires
+from hfs_ecrf.views import render_history
+from patients import selectors as patient_selectors
+from patients.views import _form_error
+
+
+def _visit_or_none(patient, code: str) -> Visit | None:
+    if code not in VISITS:
+        raise Http404
+    return Visit.objects.filter(patient=patient, code=code).first()
+
+
+def _require_entry(request: HttpRequest) -> None:
+    if request.method == "POST" and not can(request.user, "enter_data"):
+        raise PermissionDenied
+
+
+@require_http_methods(["GET", "POST"])
+@requires("view_study_data")
+def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse:
+    _require_entry(request)
+    patient = patient_selectors.patient_get(request.user, study_id)
+    visit = _visit_or_none(patient, code)
+    instance = visit or Visit(patient=patient, code=code)
+    form = VisitForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        warning = services.visit_window_warning(form.instance)
+        warnings = {"visit_date": warning} if warning else {}
+        if form.apply_soft_warnings(warnings):
+            try:
+                services.visit_save(
+                    visit=form.instance, user=request.user, reason="; ".join(warnings.values())
+                )
+            except ValidationError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("Visit %(code)s saved.") % {"code": code})
+                return redirect("assessments:visit", study_id=study_id, code=code)
+    states = selectors.form_states([visit]) if visit else {}
+    forms_ = [
+        (
+            form_code,
+            CRF_MODELS[form_code].TITLE,
+            states.get((visit.pk, form_code), selectors.NOT_STARTED) if visit else None,
+        )
+        for form_code in VISITS[code].forms
+    ]
+    return render(
+        request,
+        "assessments/visit_detail.html",
+        {
+            "patient": patient,
+            "visit": visit,
+            "code": code,
+            "spec": VISITS[code],
+            "form": form,
+            "forms": forms_,
+            "can_enter": can(request.user, "enter_data"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires("view_study_data")
+def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> HttpResponse:
+    _require_entry(request)
+    patient = patient_selectors.patient_get(request.user, study_id)
+    visit = _visit_or_none(patient, code)
+    model = CRF_MODELS.get(form_code)
+    if model is None or form_code not in VISITS[code].forms or visit is None:
+        raise Http404
+    instance = model.objects.filter(visit=visit).first() or model(visit=visit)
+    form_class = crf_form_class(model)
+    form = form_class(request.POST or None, instance=instance)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        warnings = form.instance.soft_warnings(services.previous_form(form.instance))
+        if data["action"] == "not_done" or form.apply_soft_warnings(warnings):
+            try:
+                services.crf_save(
+                    form=form.instance,
+                    user=request.user,
+                    action=data["action"],
+                    base_version=data.get("base_version"),
+                    reason=data.get("reason_for_change", ""),
+                    not_done_reason=data.get("not_done_reason", ""),
+                    confirmed_warnings=form.confirmation_text(warnings)
+                    if data["action"] != "not_done"
+                    else "",
+                )
+            except services.ConflictError as error:
+                conflict = error.changes
+                form.add_error(None, error.messages[0])
+            except ValidationError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
+                return redirect(
+                    "assessments:crf", study_id=study_id, code=code, form_code=form_code
+                )
+    saved = model.objects.filter(visit=visit).first()
+    return render(
+        request,
+        "assessments/crf_form.html",
+        {
+            "patient": patient,
+            "visit": visit,
+            "model": model,
+            "form": form,
+            "saved": saved,
+            "conflict": conflict,
+            "is_questionnaire": model in QUESTIONNAIRES,
+            "item_fields": [form[name] for name in getattr(model, "ITEMS", ())],
+            "other_fields": [
+                form[n] for n in model.ENTRY_FIELDS if n not in getattr(model, "ITEMS", ())
+            ],
+            "can_enter": can(request.user, "enter_data"),
+        },
+    )
+
+
+@require_GET
+@requires("view_study_data")
+def crf_history(request: HttpRequest, study_id: str, code: str, form_code: str) -> HttpResponse:
+    patient = patient_selectors.patient_get(request.user, study_id)
+    visit = _visit_or_none(patient, code)
+    model = CRF_MODELS.get(form_code)
+    obj = model.objects.filter(visit=visit).first() if model and visit else None
+    if obj is None:
+        raise Http404
+    return render_history(request, obj, f"{patient.study_id} {code} {model.TITLE}")
+
+
+@require_GET
+@requires("view_study_data")
+def record_status(request: HttpRequest) -> HttpResponse:
+    """Patients × visits, each form's state: what REDCap users call the record status dashboard."""
+    patients = list(patient_selectors.patient_list(request.user))
+    return render(
+        request,
+        "assessments/record_status.html",
+        {"grid": selectors.visit_grid(patients), "schedule": SCHEDULE},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires("view_study_data")
+def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpResponse:
+    """Treatment exposure, concomitant medication and adverse events: listed and added."""
+    _require_entry(request)
+    form_class = PATIENT_RECORD_FORMS.get(kind)
+    if form_class is None:
+        raise Http404
+    patient = patient_selectors.patient_get(request.user, study_id)
+    model = form_class._meta.model
+    form = form_class(request.POST or None, instance=model(patient=patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.patient_record_save(record=form.instance, user=request.user)
+        except ValidationError as error:
+            _form_error(form, error)
+        else:
+            messages.success(
+                request, _("%(what)s saved.") % {"what": model._meta.verbose_name.capitalize()}
+            )
+            return redirect("assessments:records", study_id=study_id, kind=kind)
+    return render(
+        request,
+        "assessments/patient_records.html",
+        {
+            "patient": patient,
+            "kind": kind,
+            "form": form,
+            "records": model.objects.filter(patient=patient),
+            "title": model._meta.verbose_name_plural,
+            "fields": form_class._meta.fields,
+            "can_enter": can(request.user, "enter_data"),
+        },
+    )
