@@ -94,7 +94,10 @@ def role_context(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     role = role_of(user)
+    from patients.models import Site
+
     return {
+        "demo_data": Site.objects.filter(is_demo=True).exists(),
         "study_role": role,
         "study_role_label": ROLE_LABELS.get(role, ""),
         "study_can": {

@@ -41,7 +41,7 @@ def seed_accounts(password: str = DEFAULT_DEMO_PASSWORD) -> dict[str, Site]:
     for code, name in DEMO_SITES:
         site = Site.objects.filter(code=code).first()
         if site is None:
-            site = Site(code=code, name=name)
+            site = Site(code=code, name=name, is_demo=True)
             site.save_audited(user=None, reason="demo data")
         sites[code] = site
     for account in DEMO_ACCOUNTS:

@@ -27,6 +27,9 @@ class Site(AuditedModel):
         help_text=_("2 to 8 capital Latin letters; the prefix of every study ID at the site."),
     )
     name = models.CharField(_("name"), max_length=200)
+    is_demo = models.BooleanField(
+        _("synthetic demo site"), default=False, editable=False,
+        help_text=_("created by seed_demo; its patients are invented"))
 
     class Meta:
         ordering = ["code"]

@@ -71,3 +71,23 @@ def test_the_cohort_covers_every_status_and_goes_through_the_services(db, settin
     assert all(a.history.exists() for a in Allocation.objects.all())
     call_command("seed_demo", "--patients", "12", "--seed", "3")
     assert Patient.objects.count() == 14
+
+
+def test_the_ui_labels_demo_data_as_synthetic(db, settings):
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--patients", "0")
+    client = Client()
+    client.force_login(User.objects.get(username="clinician_a"))
+    assert 'data-testid="demo-banner"' in client.get(reverse("home")).content.decode()
+
+
+def test_no_demo_banner_without_demo_data(alice):
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(alice)
+    assert 'data-testid="demo-banner"' not in client.get(reverse("home")).content.decode()

@@ -1,0 +1,34 @@
+"""The analysis plan's choices in one place (SAP): outcomes, families, predictors. Pure data."""
+
+from __future__ import annotations
+
+PRIMARY = "vas_frequency"
+BASELINE_VISIT, PRIMARY_VISIT = "V0", "V3"
+RESPONDER_REDUCTION_PERCENT = 50.0
+B12_DEFICIENT_BELOW_PMOL_L = 148.0
+PLANNED_B12_DOSES = 12  # weekly injections over 12 weeks; per protocol needs ≥ 80 %
+PER_PROTOCOL_DOSE_FRACTION = 0.8
+MI_IMPUTATIONS = 20
+MI_SEED = 20260101
+
+KEY_SECONDARY = ["vas_intensity", "hads_a", "hads_d", "hdrs_total", "rand36_pcs", "rand36_mcs"]
+EXPLORATORY = ["b12_pmol_l", "cortisol_nmol_l", "dopamine_pmol_l", "rand36_pf", "rand36_rp",
+               "rand36_re", "rand36_ef", "rand36_ew", "rand36_sf", "rand36_bp", "rand36_gh",
+               "jankovic_total"]
+FAMILIES = {"key_secondary": KEY_SECONDARY, "exploratory": EXPLORATORY}
+FAMILY_ADJUSTMENT = {"key_secondary": "holm", "exploratory": "fdr_bh"}
+
+REGRESSION_OUTCOMES = ["vas_intensity", "hdrs_total", "hads_total"]
+REGRESSION_PREDICTORS = ["treat", "baseline", "b12_pmol_l__V0", "age", "male",
+                         "disease_duration_months"]
+CHANGE_MATRIX = ["vas_frequency", "vas_intensity", "b12_pmol_l", "cortisol_nmol_l",
+                 "dopamine_pmol_l", "hads_a", "hads_d", "hdrs_total", "rand36_pcs",
+                 "rand36_mcs"]
+
+BASELINE_CONTINUOUS = ["age", "disease_duration_months", "b12_pmol_l__V0", "vas_frequency__V0",
+                       "vas_intensity__V0", "jankovic_total__V0", "cortisol_nmol_l__V0",
+                       "dopamine_pmol_l__V0", "hads_a__V0", "hads_d__V0", "hdrs_total__V0",
+                       "rand36_pcs__V0", "rand36_mcs__V0"]
+BASELINE_CATEGORICAL = ["sex", "affected_side", "b12_deficient_baseline",
+                        "prior_botulinum_toxin", "prior_carbamazepine", "diabetes",
+                        "hypertension", "site"]
