@@ -32,27 +32,48 @@ from patients.models import Patient, Screening
 
 # model field -> analysis variable, per form (the model's verbose_name is the label).
 VISIT_VARIABLES: dict[type, dict[str, str]] = {
-    SpasmAssessment: {name: name for name in (
-        "vas_frequency", "vas_intensity", "jankovic_severity", "jankovic_frequency",
-        "jankovic_total", "spasm_rate_per_min")},
-    LabPanel: {"b12_pmol_l": "b12_pmol_l", "cortisol_nmol_l": "cortisol_nmol_l",
-               "dopamine_pmol_l": "dopamine_pmol_l"},
-    Rand36: {**{s: f"rand36_{s}" for s in Rand36.SCALE_FIELDS}, "pcs": "rand36_pcs",
-             "mcs": "rand36_mcs", **{q: f"rand36_{q}" for q in Rand36.ITEMS}},
+    SpasmAssessment: {
+        name: name
+        for name in (
+            "vas_frequency",
+            "vas_intensity",
+            "jankovic_severity",
+            "jankovic_frequency",
+            "jankovic_total",
+            "spasm_rate_per_min",
+        )
+    },
+    LabPanel: {
+        "b12_pmol_l": "b12_pmol_l",
+        "cortisol_nmol_l": "cortisol_nmol_l",
+        "dopamine_pmol_l": "dopamine_pmol_l",
+    },
+    Rand36: {
+        **{s: f"rand36_{s}" for s in Rand36.SCALE_FIELDS},
+        "pcs": "rand36_pcs",
+        "mcs": "rand36_mcs",
+        **{q: f"rand36_{q}" for q in Rand36.ITEMS},
+    },
     Hads: {"anxiety": "hads_a", "depression": "hads_d", **{q: f"hads_{q}" for q in Hads.ITEMS}},
     Hdrs17: {"total": "hdrs_total", **{q: f"hdrs_{q}" for q in Hdrs17.ITEMS}},
 }
 PATIENT_FIELDS = {
-    "id": "patient_pk", "study_id": "study_id", "site__code": "site",
-    "allocation__arm": "arm", "allocation__randomised_on": "randomised_on",
-    "allocation__slot__b12_deficient": "stratum_b12_deficient", "age_at_consent": "age",
+    "id": "patient_pk",
+    "study_id": "study_id",
+    "site__code": "site",
+    "allocation__arm": "arm",
+    "allocation__randomised_on": "randomised_on",
+    "allocation__slot__b12_deficient": "stratum_b12_deficient",
+    "age_at_consent": "age",
     "medical_history__sex": "sex",
     "medical_history__disease_duration_months": "disease_duration_months",
     "medical_history__affected_side": "affected_side",
     "medical_history__prior_botulinum_toxin": "prior_botulinum_toxin",
     "medical_history__prior_carbamazepine": "prior_carbamazepine",
-    "medical_history__diabetes": "diabetes", "medical_history__hypertension": "hypertension",
-    "withdrawal__withdrawn_on": "withdrawn_on", "withdrawal__reason": "withdrawal_reason",
+    "medical_history__diabetes": "diabetes",
+    "medical_history__hypertension": "hypertension",
+    "withdrawal__withdrawn_on": "withdrawn_on",
+    "withdrawal__reason": "withdrawal_reason",
 }
 VISIT_LEVEL = [v for mapping in VISIT_VARIABLES.values() for v in mapping.values()]
 
@@ -68,7 +89,8 @@ class Dataset:
     def wide(self, variables: list[str] | None = None) -> pd.DataFrame:
         """One row per patient; visit variables as ``<variable>__<visit>``."""
         variables = [v for v in (variables or VISIT_LEVEL) if v in self.long]
-        pivot = self.long.pivot(index="study_id", columns="visit", values=variables)
+        # one row per patient and visit, so a plain pivot (no aggregation) is exact
+        pivot = self.long.pivot(index="study_id", columns="visit", values=variables)  # noqa: PD010
         pivot.columns = [f"{var}__{visit}" for var, visit in pivot.columns]
         return self.patients.set_index("study_id").join(pivot).reset_index()
 
@@ -88,33 +110,67 @@ def build_dataset(*, site_codes: list[str] | None = None) -> Dataset:
     patients = _frame(patients_qs.order_by("study_id").values(*PATIENT_FIELDS), PATIENT_FIELDS)
     patient_filter = {"patient__in": patients_qs} if site_codes is not None else {}
 
-    visits = _frame(Visit.objects.filter(**patient_filter)
-                    .values("id", "patient_id", "code", "visit_date", "status"),
-                    {"id": "visit_pk", "patient_id": "patient_pk", "code": "visit",
-                     "visit_date": "visit_date", "status": "visit_status"})
+    visits = _frame(
+        Visit.objects.filter(**patient_filter).values(
+            "id", "patient_id", "code", "visit_date", "status"
+        ),
+        {
+            "id": "visit_pk",
+            "patient_id": "patient_pk",
+            "code": "visit",
+            "visit_date": "visit_date",
+            "status": "visit_status",
+        },
+    )
     for model, mapping in VISIT_VARIABLES.items():
-        values = _frame(model.objects.filter(**{f"visit__{k}": v
-                                                for k, v in patient_filter.items()})
-                        .values("visit_id", *mapping), {"visit_id": "visit_pk", **mapping})
+        values = _frame(
+            model.objects.filter(**{f"visit__{k}": v for k, v in patient_filter.items()}).values(
+                "visit_id", *mapping
+            ),
+            {"visit_id": "visit_pk", **mapping},
+        )
         visits = visits.merge(values, on="visit_pk", how="left")
     exposures = _frame(
-        TreatmentExposure.objects.filter(**patient_filter).values("patient_id").annotate(
-            records=Count("id"), b12_doses=Count("id", filter=Q(is_study_b12=True))),
-        {"patient_id": "patient_pk", "records": "exposure_records", "b12_doses": "b12_doses"})
+        TreatmentExposure.objects.filter(**patient_filter)
+        .values("patient_id")
+        .annotate(records=Count("id"), b12_doses=Count("id", filter=Q(is_study_b12=True))),
+        {"patient_id": "patient_pk", "records": "exposure_records", "b12_doses": "b12_doses"},
+    )
     patients = _patient_flags(patients, visits, exposures)
     long = _long(patients, visits)
     screening = _frame(
-        (Screening.objects.filter(site__code__in=site_codes) if site_codes is not None
-         else Screening.objects.all()).values("outcome", "failure_reasons", "site__code",
-                                              "screened_on"),
-        {"outcome": "outcome", "failure_reasons": "failure_reasons", "site__code": "site",
-         "screened_on": "screened_on"})
-    events = _frame(AdverseEvent.objects.filter(**patient_filter).values(
-        "patient__study_id", "term", "severity", "serious", "relation", "onset_on"),
-        {"patient__study_id": "study_id", "term": "term", "severity": "severity",
-         "serious": "serious", "relation": "relation", "onset_on": "onset_on"})
-    return Dataset(patients=patients.drop(columns=["patient_pk"]), long=long,
-                   screening=screening, adverse_events=events, data_cut=data_cut)
+        (
+            Screening.objects.filter(site__code__in=site_codes)
+            if site_codes is not None
+            else Screening.objects.all()
+        ).values("outcome", "failure_reasons", "site__code", "screened_on"),
+        {
+            "outcome": "outcome",
+            "failure_reasons": "failure_reasons",
+            "site__code": "site",
+            "screened_on": "screened_on",
+        },
+    )
+    events = _frame(
+        AdverseEvent.objects.filter(**patient_filter).values(
+            "patient__study_id", "term", "severity", "serious", "relation", "onset_on"
+        ),
+        {
+            "patient__study_id": "study_id",
+            "term": "term",
+            "severity": "severity",
+            "serious": "serious",
+            "relation": "relation",
+            "onset_on": "onset_on",
+        },
+    )
+    return Dataset(
+        patients=patients.drop(columns=["patient_pk"]),
+        long=long,
+        screening=screening,
+        adverse_events=events,
+        data_cut=data_cut,
+    )
 
 
 def _frame(rows: Any, columns: dict[str, str]) -> pd.DataFrame:
@@ -133,28 +189,40 @@ def _is_decimal(series: pd.Series) -> bool:
     return len(first) > 0 and isinstance(first.iloc[0], Decimal)
 
 
-def _patient_flags(patients: pd.DataFrame, visits: pd.DataFrame,
-                   exposures: pd.DataFrame) -> pd.DataFrame:
+def _patient_flags(
+    patients: pd.DataFrame, visits: pd.DataFrame, exposures: pd.DataFrame
+) -> pd.DataFrame:
     def at(visit: str, variable: str) -> pd.Series:
         rows = visits[visits.visit == visit].set_index("patient_pk")[variable]
         return patients.patient_pk.map(rows)
 
     patients = patients.merge(exposures, on="patient_pk", how="left")
     patients[["exposure_records", "b12_doses"]] = (
-        patients[["exposure_records", "b12_doses"]].fillna(0).astype(int))
+        patients[["exposure_records", "b12_doses"]].fillna(0).astype(int)
+    )
     randomised = patients.arm.notna()
     b12_v0 = at(plan.BASELINE_VISIT, "b12_pmol_l")
-    both = at(plan.BASELINE_VISIT, plan.PRIMARY).notna() & at(plan.PRIMARY_VISIT,
-                                                               plan.PRIMARY).notna()
+    both = (
+        at(plan.BASELINE_VISIT, plan.PRIMARY).notna() & at(plan.PRIMARY_VISIT, plan.PRIMARY).notna()
+    )
     enough_doses = (patients.arm != "b12") | (
-        patients.b12_doses >= plan.PER_PROTOCOL_DOSE_FRACTION * plan.PLANNED_B12_DOSES)
+        patients.b12_doses >= plan.PER_PROTOCOL_DOSE_FRACTION * plan.PLANNED_B12_DOSES
+    )
     patients = patients.assign(
-        stratum=np.where(randomised, patients.site + "/" + np.where(
-            patients.stratum_b12_deficient == True, "B12-deficient",  # noqa: E712
-            "B12-not-deficient"), None),
-        b12_deficient_baseline=np.where(b12_v0.notna(),
-                                        (b12_v0 < plan.B12_DEFICIENT_BELOW_PMOL_L).astype(float),
-                                        np.nan),
+        stratum=np.where(
+            randomised,
+            patients.site
+            + "/"
+            + np.where(
+                patients.stratum_b12_deficient.eq(True),
+                "B12-deficient",
+                "B12-not-deficient",
+            ),
+            None,
+        ),
+        b12_deficient_baseline=np.where(
+            b12_v0.notna(), (b12_v0 < plan.B12_DEFICIENT_BELOW_PMOL_L).astype(float), np.nan
+        ),
         itt=randomised.astype(int),
         mitt=(randomised & both).astype(int),
         pp=(randomised & both & enough_doses).astype(int),
@@ -167,14 +235,21 @@ def _patient_flags(patients: pd.DataFrame, visits: pd.DataFrame,
 
 def _long(patients: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     """Every enrolled patient × scheduled visit (a visit not yet held is a row of blanks)."""
-    grid = patients[["patient_pk"]].merge(pd.DataFrame({"visit": list(VISIT_CODES)}),
-                                          how="cross")
+    grid = patients[["patient_pk"]].merge(pd.DataFrame({"visit": list(VISIT_CODES)}), how="cross")
     long = grid.merge(visits, on=["patient_pk", "visit"], how="left")
     patient_columns = [c for c in patients.columns if c != "patient_pk"]
     long = long.merge(patients[["patient_pk", *patient_columns]], on="patient_pk")
     day = pd.to_datetime(long.visit_date) - pd.to_datetime(long.randomised_on)
     long["visit_day"] = day.dt.days
-    ordered = ["study_id", "site", "arm", "visit", "visit_date", "visit_day", "visit_status",
-               *VISIT_LEVEL]
+    ordered = [
+        "study_id",
+        "site",
+        "arm",
+        "visit",
+        "visit_date",
+        "visit_day",
+        "visit_status",
+        *VISIT_LEVEL,
+    ]
     rest = [c for c in long.columns if c not in ordered and c not in {"patient_pk", "visit_pk"}]
     return long[ordered + rest].sort_values(["study_id", "visit"]).reset_index(drop=True)

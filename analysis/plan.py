@@ -12,23 +12,67 @@ MI_IMPUTATIONS = 20
 MI_SEED = 20260101
 
 KEY_SECONDARY = ["vas_intensity", "hads_a", "hads_d", "hdrs_total", "rand36_pcs", "rand36_mcs"]
-EXPLORATORY = ["b12_pmol_l", "cortisol_nmol_l", "dopamine_pmol_l", "rand36_pf", "rand36_rp",
-               "rand36_re", "rand36_ef", "rand36_ew", "rand36_sf", "rand36_bp", "rand36_gh",
-               "jankovic_total"]
+EXPLORATORY = [
+    "b12_pmol_l",
+    "cortisol_nmol_l",
+    "dopamine_pmol_l",
+    "rand36_pf",
+    "rand36_rp",
+    "rand36_re",
+    "rand36_ef",
+    "rand36_ew",
+    "rand36_sf",
+    "rand36_bp",
+    "rand36_gh",
+    "jankovic_total",
+]
 FAMILIES = {"key_secondary": KEY_SECONDARY, "exploratory": EXPLORATORY}
 FAMILY_ADJUSTMENT = {"key_secondary": "holm", "exploratory": "fdr_bh"}
 
 REGRESSION_OUTCOMES = ["vas_intensity", "hdrs_total", "hads_total"]
-REGRESSION_PREDICTORS = ["treat", "baseline", "b12_pmol_l__V0", "age", "male",
-                         "disease_duration_months"]
-CHANGE_MATRIX = ["vas_frequency", "vas_intensity", "b12_pmol_l", "cortisol_nmol_l",
-                 "dopamine_pmol_l", "hads_a", "hads_d", "hdrs_total", "rand36_pcs",
-                 "rand36_mcs"]
+REGRESSION_PREDICTORS = [
+    "treat",
+    "baseline",
+    "b12_pmol_l__V0",
+    "age",
+    "male",
+    "disease_duration_months",
+]
+CHANGE_MATRIX = [
+    "vas_frequency",
+    "vas_intensity",
+    "b12_pmol_l",
+    "cortisol_nmol_l",
+    "dopamine_pmol_l",
+    "hads_a",
+    "hads_d",
+    "hdrs_total",
+    "rand36_pcs",
+    "rand36_mcs",
+]
 
-BASELINE_CONTINUOUS = ["age", "disease_duration_months", "b12_pmol_l__V0", "vas_frequency__V0",
-                       "vas_intensity__V0", "jankovic_total__V0", "cortisol_nmol_l__V0",
-                       "dopamine_pmol_l__V0", "hads_a__V0", "hads_d__V0", "hdrs_total__V0",
-                       "rand36_pcs__V0", "rand36_mcs__V0"]
-BASELINE_CATEGORICAL = ["sex", "affected_side", "b12_deficient_baseline",
-                        "prior_botulinum_toxin", "prior_carbamazepine", "diabetes",
-                        "hypertension", "site"]
+BASELINE_CONTINUOUS = [
+    "age",
+    "disease_duration_months",
+    "b12_pmol_l__V0",
+    "vas_frequency__V0",
+    "vas_intensity__V0",
+    "jankovic_total__V0",
+    "cortisol_nmol_l__V0",
+    "dopamine_pmol_l__V0",
+    "hads_a__V0",
+    "hads_d__V0",
+    "hdrs_total__V0",
+    "rand36_pcs__V0",
+    "rand36_mcs__V0",
+]
+BASELINE_CATEGORICAL = [
+    "sex",
+    "affected_side",
+    "b12_deficient_baseline",
+    "prior_botulinum_toxin",
+    "prior_carbamazepine",
+    "diabetes",
+    "hypertension",
+    "site",
+]

@@ -56,38 +56,73 @@ def compute_results(dataset: Any) -> dict[str, Any]:
         "dataset_sha256": dataset.sha256(),
         "software": software_versions(),
         "consort": section("screened", None, flow.consort(dataset.screening, dataset.patients)),
-        "baseline": section("ITT", itt_n, {"rows": flow.baseline_table(
-            wide, plan.BASELINE_CONTINUOUS, plan.BASELINE_CATEGORICAL)}),
-        "primary": section("mITT", arm_counts(mitt), {
-            "outcome": plan.PRIMARY, "visit": plan.PRIMARY_VISIT,
-            "ancova": comparisons.ancova(wide, y=y, baseline=base),
-            "percent_change": comparisons.percent_change(wide, y=y, baseline=base),
-            "percent_change_of_means": comparisons.percent_change_of_means(wide, y=y,
-                                                                           baseline=base),
-            "log_ancova": comparisons.log_ancova(wide, y=y, baseline=base),
-            "sensitivity": comparisons.change_sensitivity(wide, y=y, baseline=base),
-            "per_protocol": comparisons.ancova(wide[wide.pp == 1], y=y, baseline=base),
-            "missing": _missing(long, plan.PRIMARY),
-        }),
+        "baseline": section(
+            "ITT",
+            itt_n,
+            {
+                "rows": flow.baseline_table(
+                    wide, plan.BASELINE_CONTINUOUS, plan.BASELINE_CATEGORICAL
+                )
+            },
+        ),
+        "primary": section(
+            "mITT",
+            arm_counts(mitt),
+            {
+                "outcome": plan.PRIMARY,
+                "visit": plan.PRIMARY_VISIT,
+                "ancova": comparisons.ancova(wide, y=y, baseline=base),
+                "percent_change": comparisons.percent_change(wide, y=y, baseline=base),
+                "percent_change_of_means": comparisons.percent_change_of_means(
+                    wide, y=y, baseline=base
+                ),
+                "log_ancova": comparisons.log_ancova(wide, y=y, baseline=base),
+                "sensitivity": comparisons.change_sensitivity(wide, y=y, baseline=base),
+                "per_protocol": comparisons.ancova(wide[wide.pp == 1], y=y, baseline=base),
+                "missing": _missing(long, plan.PRIMARY),
+            },
+        ),
         "secondary": comparisons.secondary(wide, plan.FAMILIES, plan.FAMILY_ADJUSTMENT),
-        "responders": section("mITT", arm_counts(mitt), comparisons.responders(
-            wide, y=y, baseline=base, threshold=plan.RESPONDER_REDUCTION_PERCENT)),
+        "responders": section(
+            "mITT",
+            arm_counts(mitt),
+            comparisons.responders(
+                wide, y=y, baseline=base, threshold=plan.RESPONDER_REDUCTION_PERCENT
+            ),
+        ),
         "correlations": association.b12_frequency_correlations(wide),
         "correlation_matrix": association.change_matrix(wide, plan.CHANGE_MATRIX),
         "regression": [_regression(wide, outcome) for outcome in plan.REGRESSION_OUTCOMES],
-        "mixed_model": section("ITT with follow-up", None, {
-            **longitudinal.mixed_model(long, y=plan.PRIMARY),
-            "trajectory": longitudinal.trajectory(long, y=plan.PRIMARY)}),
-        "subgroups": section("mITT", arm_counts(mitt), comparisons.subgroups(
-            wide, y=y, baseline=base)),
-        "missing_data": section("ITT", itt_n, {
-            "complete_case": comparisons.ancova(wide, y=y, baseline=base),
-            "multiple_imputation": longitudinal.multiple_imputation(
-                wide, y=y, baseline=base, covariates=["b12_pmol_l__V0", "age"],
-                m=plan.MI_IMPUTATIONS, seed=plan.MI_SEED),
-            "missing_by_visit": _missing(long, plan.PRIMARY)}),
-        "safety": section("randomised", itt_n, flow.safety(dataset.patients,
-                                                           dataset.adverse_events)),
+        "mixed_model": section(
+            "ITT with follow-up",
+            None,
+            {
+                **longitudinal.mixed_model(long, y=plan.PRIMARY),
+                "trajectory": longitudinal.trajectory(long, y=plan.PRIMARY),
+            },
+        ),
+        "subgroups": section(
+            "mITT", arm_counts(mitt), comparisons.subgroups(wide, y=y, baseline=base)
+        ),
+        "missing_data": section(
+            "ITT",
+            itt_n,
+            {
+                "complete_case": comparisons.ancova(wide, y=y, baseline=base),
+                "multiple_imputation": longitudinal.multiple_imputation(
+                    wide,
+                    y=y,
+                    baseline=base,
+                    covariates=["b12_pmol_l__V0", "age"],
+                    m=plan.MI_IMPUTATIONS,
+                    seed=plan.MI_SEED,
+                ),
+                "missing_by_visit": _missing(long, plan.PRIMARY),
+            },
+        ),
+        "safety": section(
+            "randomised", itt_n, flow.safety(dataset.patients, dataset.adverse_events)
+        ),
     }
     return jsonable(results)
 
@@ -98,16 +133,25 @@ def _regression(wide: pd.DataFrame, outcome: str) -> dict[str, Any]:
         baseline=wide[f"{outcome}__V0"],
         treat=(wide.arm == "b12").astype(float),
     )
-    result = association.regression(frame, outcome="change",
-                                     predictors=plan.REGRESSION_PREDICTORS)
-    return {**result, "outcome": f"{outcome} change (V3 − V0)", "variable": outcome,
-            "population": "ITT, complete cases"}
+    result = association.regression(frame, outcome="change", predictors=plan.REGRESSION_PREDICTORS)
+    return {
+        **result,
+        "outcome": f"{outcome} change (V3 − V0)",
+        "variable": outcome,
+        "population": "ITT, complete cases",
+    }
 
 
 def _missing(long: pd.DataFrame, variable: str) -> list[dict[str, Any]]:
     """Missing values of a variable per arm and visit."""
     rows = []
     for (arm, visit), group in long.groupby(["arm", "visit"]):
-        rows.append({"arm": arm, "visit": visit, "expected": int(len(group)),
-                     "missing": int(group[variable].isna().sum())})
+        rows.append(
+            {
+                "arm": arm,
+                "visit": visit,
+                "expected": int(len(group)),
+                "missing": int(group[variable].isna().sum()),
+            }
+        )
     return rows

@@ -184,6 +184,13 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
             user=user,
             last_visit="V1" if withdrawn else "V3",
         )
+        demo_treatment(
+            patient=patient,
+            profile=profile,
+            seed=seed,
+            user=user,
+            until_day=35 if withdrawn else 84,
+        )
         if withdrawn:
             services.patient_withdraw(
                 withdrawal=Withdrawal(
@@ -289,3 +296,64 @@ def _blank_some(form, rng) -> bool:
         return False
     setattr(form, form.REQUIRED_FIELDS[int(rng.integers(len(form.REQUIRED_FIELDS)))], None)
     return True
+
+
+def demo_treatment(*, patient, profile, seed: int, user, until_day: int) -> None:
+    """Weekly B12 injections in the B12 arm (some missed), standard therapy in both arms,
+    and now and then an adverse event."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import numpy as np
+
+    from assessments.models import AdverseEvent, TreatmentExposure
+    from assessments.services import patient_record_save
+
+    rng = np.random.default_rng([seed, profile.index, 11])
+    day0 = patient.allocation.randomised_on
+    patient_record_save(
+        record=TreatmentExposure(
+            patient=patient,
+            given_on=day0,
+            is_study_b12=False,
+            product="carbamazepine 200 mg twice daily",
+        ),
+        user=user,
+    )
+    if patient.allocation.arm == "b12":
+        for week in range(12):
+            if week * 7 > until_day or rng.random() < 0.06:
+                continue
+            patient_record_save(
+                record=TreatmentExposure(
+                    patient=patient,
+                    given_on=day0 + timedelta(days=7 * week),
+                    is_study_b12=True,
+                    product="cyanocobalamin",
+                    dose_ug=Decimal("1000"),
+                    route="im",
+                ),
+                user=user,
+            )
+    if rng.random() < 0.25:
+        b12_arm = patient.allocation.arm == "b12"
+        term = str(
+            rng.choice(
+                ["injection site pain", "headache"] if b12_arm else ["dizziness", "drowsiness"]
+            )
+        )
+        onset = day0 + timedelta(days=int(rng.integers(3, until_day)))
+        patient_record_save(
+            record=AdverseEvent(
+                patient=patient,
+                term=term,
+                onset_on=onset,
+                ended_on=onset + timedelta(days=3),
+                severity=str(rng.choice(["mild", "mild", "moderate"])),
+                serious=bool(rng.random() < 0.08),
+                relation=str(rng.choice(["possible", "probable", "unlikely"])),
+                action="none",
+                outcome="recovered",
+            ),
+            user=user,
+        )

@@ -25,4 +25,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
     path("visits/", include("assessments.urls")),
+    path("analysis/", include("analysis.urls")),
 ]

@@ -28,8 +28,11 @@ class Site(AuditedModel):
     )
     name = models.CharField(_("name"), max_length=200)
     is_demo = models.BooleanField(
-        _("synthetic demo site"), default=False, editable=False,
-        help_text=_("created by seed_demo; its patients are invented"))
+        _("synthetic demo site"),
+        default=False,
+        editable=False,
+        help_text=_("created by seed_demo; its patients are invented"),
+    )
 
     class Meta:
         ordering = ["code"]

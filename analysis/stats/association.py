@@ -25,8 +25,9 @@ def fisher_z_ci(r: float, n: int, controls: int = 0) -> tuple[float | None, floa
     return math.tanh(z - half), math.tanh(z + half)
 
 
-def correlation(x: pd.Series, y: pd.Series, *, method: str,
-                control: pd.Series | None = None) -> dict[str, Any]:
+def correlation(
+    x: pd.Series, y: pd.Series, *, method: str, control: pd.Series | None = None
+) -> dict[str, Any]:
     """Pearson or Spearman r with Fisher-z CI and p; with ``control``, the partial
     correlation given that variable (Spearman: on ranks)."""
     columns = {"x": x, "y": y} if control is None else {"x": x, "y": y, "c": control}
@@ -53,8 +54,9 @@ def correlation(x: pd.Series, y: pd.Series, *, method: str,
     return {"r": r, "estimate": r, "ci_low": low, "ci_high": high, "p": p, "n": n}
 
 
-def b12_frequency_correlations(wide: pd.DataFrame, *, x: str = "b12_pmol_l",
-                               y: str = "vas_frequency") -> list[dict[str, Any]]:
+def b12_frequency_correlations(
+    wide: pd.DataFrame, *, x: str = "b12_pmol_l", y: str = "vas_frequency"
+) -> list[dict[str, Any]]:
     """B12 against spasm frequency at V0, at V3 and for their changes: pooled, within each
     arm and partialled for arm, by Pearson and by Spearman."""
     frames = {
@@ -62,8 +64,10 @@ def b12_frequency_correlations(wide: pd.DataFrame, *, x: str = "b12_pmol_l",
         "V3": (wide.get(f"{x}__V3"), wide.get(f"{y}__V3")),
     }
     if all(f"{v}__{t}" in wide for v in (x, y) for t in ("V0", "V3")):
-        frames["change"] = (wide[f"{x}__V3"] - wide[f"{x}__V0"],
-                            wide[f"{y}__V3"] - wide[f"{y}__V0"])
+        frames["change"] = (
+            wide[f"{x}__V3"] - wide[f"{x}__V0"],
+            wide[f"{y}__V3"] - wide[f"{y}__V0"],
+        )
     rows = []
     for timepoint, (xs, ys) in frames.items():
         if xs is None or ys is None:
@@ -71,33 +75,47 @@ def b12_frequency_correlations(wide: pd.DataFrame, *, x: str = "b12_pmol_l",
         for method in ("pearson", "spearman"):
             groups = {
                 "pooled": correlation(xs, ys, method=method),
-                "standard": correlation(xs[wide.arm == "standard"], ys[wide.arm == "standard"],
-                                        method=method),
+                "standard": correlation(
+                    xs[wide.arm == "standard"], ys[wide.arm == "standard"], method=method
+                ),
                 "b12": correlation(xs[wide.arm == "b12"], ys[wide.arm == "b12"], method=method),
-                "partial_arm": correlation(xs, ys, method=method,
-                                           control=pd.Series(treat(wide), index=wide.index)
-                                           .where(wide.arm.notna())),
+                "partial_arm": correlation(
+                    xs,
+                    ys,
+                    method=method,
+                    control=pd.Series(treat(wide), index=wide.index).where(wide.arm.notna()),
+                ),
             }
             for group, result in groups.items():
-                rows.append({"x": x, "y": y, "timepoint": timepoint, "group": group,
-                             "method": method, **result})
+                rows.append(
+                    {
+                        "x": x,
+                        "y": y,
+                        "timepoint": timepoint,
+                        "group": group,
+                        "method": method,
+                        **result,
+                    }
+                )
     return rows
 
 
 def change_matrix(wide: pd.DataFrame, variables: list[str]) -> dict[str, Any]:
     """Pearson correlations of all changes (V3 − V0) with Benjamini–Hochberg adjusted p."""
-    changes = {v: wide[f"{v}__V3"] - wide[f"{v}__V0"] for v in variables
-               if f"{v}__V3" in wide and f"{v}__V0" in wide}
+    changes = {
+        v: wide[f"{v}__V3"] - wide[f"{v}__V0"]
+        for v in variables
+        if f"{v}__V3" in wide and f"{v}__V0" in wide
+    }
     names = list(changes)
     cells = []
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             result = correlation(changes[a], changes[b], method="pearson")
             cells.append({"x": a, "y": b, "r": result["r"], "p": result["p"], "n": result["n"]})
     for cell, p_adj in zip(cells, adjust([c["p"] for c in cells], "fdr_bh"), strict=True):
         cell["p_adjusted"] = p_adj
-    return {"variables": names, "cells": cells, "method": "pearson",
-            "adjustment": "fdr_bh"}
+    return {"variables": names, "cells": cells, "method": "pearson", "adjustment": "fdr_bh"}
 
 
 def regression(frame: pd.DataFrame, *, outcome: str, predictors: list[str]) -> dict[str, Any]:
@@ -107,22 +125,39 @@ def regression(frame: pd.DataFrame, *, outcome: str, predictors: list[str]) -> d
     n = len(data)
     design = sm.add_constant(data[predictors], has_constant="add")
     if not full_rank(design.to_numpy()):
-        return {"outcome": outcome, "n": n, "r2": None, "r2_adj": None, "terms": [],
-                "note": "too few patients or collinear predictors"}
+        return {
+            "outcome": outcome,
+            "n": n,
+            "r2": None,
+            "r2_adj": None,
+            "terms": [],
+            "note": "too few patients or collinear predictors",
+        }
     fit = sm.OLS(data[outcome], design).fit(cov_type="HC3")
     ci = fit.conf_int(ALPHA)
     sd_y = data[outcome].std(ddof=1)
     terms = []
     for i, term in enumerate(design.columns):
         is_const = term == "const"
-        terms.append({
-            "term": "intercept" if is_const else term,
-            "estimate": float(fit.params[term]), "se": float(fit.bse[term]),
-            "ci_low": float(ci.loc[term, 0]), "ci_high": float(ci.loc[term, 1]),
-            "p": float(fit.pvalues[term]),
-            "std_estimate": None if is_const or not sd_y else
-            float(fit.params[term] * data[term].std(ddof=1) / sd_y),
-            "vif": None if is_const else float(variance_inflation_factor(design.to_numpy(), i)),
-        })
-    return {"outcome": outcome, "n": n, "r2": float(fit.rsquared),
-            "r2_adj": float(fit.rsquared_adj), "cov_type": "HC3", "terms": terms}
+        terms.append(
+            {
+                "term": "intercept" if is_const else term,
+                "estimate": float(fit.params[term]),
+                "se": float(fit.bse[term]),
+                "ci_low": float(ci.loc[term, 0]),
+                "ci_high": float(ci.loc[term, 1]),
+                "p": float(fit.pvalues[term]),
+                "std_estimate": None
+                if is_const or not sd_y
+                else float(fit.params[term] * data[term].std(ddof=1) / sd_y),
+                "vif": None if is_const else float(variance_inflation_factor(design.to_numpy(), i)),
+            }
+        )
+    return {
+        "outcome": outcome,
+        "n": n,
+        "r2": float(fit.rsquared),
+        "r2_adj": float(fit.rsquared_adj),
+        "cov_type": "HC3",
+        "terms": terms,
+    }

@@ -15,8 +15,15 @@ ALPHA = 0.05
 
 def empty(note: str, **extra: Any) -> dict[str, Any]:
     """The shape of an estimate that could not be computed, with the reason."""
-    return {"estimate": None, "se": None, "ci_low": None, "ci_high": None, "p": None,
-            "note": note, **extra}
+    return {
+        "estimate": None,
+        "se": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p": None,
+        "note": note,
+        **extra,
+    }
 
 
 def arm_counts(frame: pd.DataFrame, arm: str = "arm") -> dict[str, int]:

@@ -36,11 +36,19 @@ def ancova(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
     robust = model.fit(cov_type="HC3")
     rci = robust.conf_int(ALPHA)[1]
     return {
-        "estimate": float(fit.params[1]), "se": float(fit.bse[1]),
-        "ci_low": float(ci[0]), "ci_high": float(ci[1]), "p": float(fit.pvalues[1]), "n": n,
-        "hc3": {"estimate": float(robust.params[1]), "se": float(robust.bse[1]),
-                "ci_low": float(rci[0]), "ci_high": float(rci[1]),
-                "p": float(robust.pvalues[1])},
+        "estimate": float(fit.params[1]),
+        "se": float(fit.bse[1]),
+        "ci_low": float(ci[0]),
+        "ci_high": float(ci[1]),
+        "p": float(fit.pvalues[1]),
+        "n": n,
+        "hc3": {
+            "estimate": float(robust.params[1]),
+            "se": float(robust.bse[1]),
+            "ci_low": float(rci[0]),
+            "ci_high": float(rci[1]),
+            "p": float(robust.pvalues[1]),
+        },
     }
 
 
@@ -56,9 +64,16 @@ def log_ancova(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
     if result["estimate"] is None:
         return {**empty(result["note"]), **out}
     to_pct = lambda b: (math.exp(b) - 1) * 100  # noqa: E731
-    return {**out, "estimate": to_pct(result["estimate"]), "ci_low": to_pct(result["ci_low"]),
-            "ci_high": to_pct(result["ci_high"]), "p": result["p"], "beta": result["estimate"],
-            "se": result["se"], "note": None}
+    return {
+        **out,
+        "estimate": to_pct(result["estimate"]),
+        "ci_low": to_pct(result["ci_low"]),
+        "ci_high": to_pct(result["ci_high"]),
+        "p": result["p"],
+        "beta": result["estimate"],
+        "se": result["se"],
+        "note": None,
+    }
 
 
 def percent_change(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
@@ -82,8 +97,12 @@ def percent_change_of_means(frame: pd.DataFrame, *, y: str, baseline: str) -> di
         rows = data[data.arm == arm]
         base = rows[baseline].mean() if len(rows) else float("nan")
         value = 100 * (rows[y].mean() / base - 1) if len(rows) and base else None
-        out[arm] = {"estimate": value, "mean_baseline": _f(base), "mean_later": _f(rows[y].mean()),
-                    "n": int(len(rows))}
+        out[arm] = {
+            "estimate": value,
+            "mean_baseline": _f(base),
+            "mean_later": _f(rows[y].mean()),
+            "n": int(len(rows)),
+        }
     return out
 
 
@@ -100,24 +119,43 @@ def change_sensitivity(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[st
     n = {"standard": len(b), "b12": len(a)}
     if len(a) < 2 or len(b) < 2:
         note = "each arm needs at least two patients"
-        return {"welch": empty(note, n=n), "mann_whitney": empty(note, n=n),
-                "hedges_g": empty(note, n=n)}
+        return {
+            "welch": empty(note, n=n),
+            "mann_whitney": empty(note, n=n),
+            "hedges_g": empty(note, n=n),
+        }
     welch = stats.ttest_ind(a, b, equal_var=False)
     ci = welch.confidence_interval(1 - ALPHA)
     mw = stats.mannwhitneyu(a, b, alternative="two-sided")
-    pooled = math.sqrt(((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1))
-                       / (len(a) + len(b) - 2))
+    pooled = math.sqrt(
+        ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)
+    )
     g = None
     if pooled > 0:
         g = (a.mean() - b.mean()) / pooled * (1 - 3 / (4 * (len(a) + len(b)) - 9))
     return {
-        "welch": {"estimate": float(a.mean() - b.mean()), "ci_low": float(ci.low),
-                  "ci_high": float(ci.high), "p": float(welch.pvalue),
-                  "df": float(welch.df), "n": n},
-        "mann_whitney": {"estimate": float(mw.statistic), "statistic": "U (b12 vs standard)",
-                         "p": float(mw.pvalue), "ci_low": None, "ci_high": None, "n": n},
-        "hedges_g": {"estimate": None if g is None else float(g), "ci_low": None,
-                     "ci_high": None, "n": n},
+        "welch": {
+            "estimate": float(a.mean() - b.mean()),
+            "ci_low": float(ci.low),
+            "ci_high": float(ci.high),
+            "p": float(welch.pvalue),
+            "df": float(welch.df),
+            "n": n,
+        },
+        "mann_whitney": {
+            "estimate": float(mw.statistic),
+            "statistic": "U (b12 vs standard)",
+            "p": float(mw.pvalue),
+            "ci_low": None,
+            "ci_high": None,
+            "n": n,
+        },
+        "hedges_g": {
+            "estimate": None if g is None else float(g),
+            "ci_low": None,
+            "ci_high": None,
+            "n": n,
+        },
     }
 
 
@@ -133,9 +171,15 @@ def within_arm_change(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str
             t_p = float(stats.ttest_1samp(diff, 0.0).pvalue)
         if len(diff) >= 1 and np.any(diff != 0):
             w_p = float(stats.wilcoxon(diff).pvalue)
-        out[arm] = {"estimate": summary["mean"], "ci_low": summary["ci_low"],
-                    "ci_high": summary["ci_high"], "sd": summary["sd"], "n": summary["n"],
-                    "p_paired_t": t_p, "p_wilcoxon": w_p}
+        out[arm] = {
+            "estimate": summary["mean"],
+            "ci_low": summary["ci_low"],
+            "ci_high": summary["ci_high"],
+            "sd": summary["sd"],
+            "n": summary["n"],
+            "p_paired_t": t_p,
+            "p_wilcoxon": w_p,
+        }
     return out
 
 
@@ -150,8 +194,9 @@ def adjust(p_values: list[float | None], method: str) -> list[float | None]:
     return adjusted
 
 
-def secondary(wide: pd.DataFrame, families: dict[str, list[str]],
-              methods: dict[str, str]) -> list[dict[str, Any]]:
+def secondary(
+    wide: pd.DataFrame, families: dict[str, list[str]], methods: dict[str, str]
+) -> list[dict[str, Any]]:
     """Each outcome's change per arm and ANCOVA, with p adjusted within its family."""
     rows = []
     for family, outcomes in families.items():
@@ -159,14 +204,18 @@ def secondary(wide: pd.DataFrame, families: dict[str, list[str]],
         for outcome in outcomes:
             y, base = f"{outcome}__V3", f"{outcome}__V0"
             if y not in wide or base not in wide:
-                results.append({"outcome": outcome, "family": family,
-                                "change": {}, "ancova": empty("no data")})
+                results.append(
+                    {"outcome": outcome, "family": family, "change": {}, "ancova": empty("no data")}
+                )
                 continue
-            results.append({
-                "outcome": outcome, "family": family,
-                "change": within_arm_change(wide, y=y, baseline=base),
-                "ancova": ancova(wide, y=y, baseline=base),
-            })
+            results.append(
+                {
+                    "outcome": outcome,
+                    "family": family,
+                    "change": within_arm_change(wide, y=y, baseline=base),
+                    "ancova": ancova(wide, y=y, baseline=base),
+                }
+            )
         adjusted = adjust([r["ancova"]["p"] for r in results], methods[family])
         for result, p_adj in zip(results, adjusted, strict=True):
             result["p_adjusted"] = p_adj
@@ -175,8 +224,9 @@ def secondary(wide: pd.DataFrame, families: dict[str, list[str]],
     return rows
 
 
-def responders(frame: pd.DataFrame, *, y: str, baseline: str,
-               threshold: float = 50.0) -> dict[str, Any]:
+def responders(
+    frame: pd.DataFrame, *, y: str, baseline: str, threshold: float = 50.0
+) -> dict[str, Any]:
     """≥ 50 % reduction: n (%) per arm, risk difference (Wald 95 % CI), Fisher exact p and
     the odds ratio from logistic regression adjusted for baseline."""
     data = _pairs(frame, y, baseline)
@@ -192,19 +242,34 @@ def responders(frame: pd.DataFrame, *, y: str, baseline: str,
     out: dict[str, Any] = {"per_arm": per_arm, "threshold_percent": threshold}
     if not n1 or not n0:
         note = "an arm has no patient with both values"
-        return {**out, "risk_difference": empty(note), "fisher": empty(note),
-                "odds_ratio": empty(note)}
+        return {
+            **out,
+            "risk_difference": empty(note),
+            "fisher": empty(note),
+            "odds_ratio": empty(note),
+        }
     p1, p0 = per_arm["b12"]["responders"] / n1, per_arm["standard"]["responders"] / n0
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     z = stats.norm.ppf(1 - ALPHA / 2)
-    out["risk_difference"] = {"estimate": p1 - p0, "ci_low": p1 - p0 - z * se,
-                              "ci_high": p1 - p0 + z * se, "se": se,
-                              "n": {"standard": n0, "b12": n1}}
-    table = [[per_arm["b12"]["responders"], n1 - per_arm["b12"]["responders"]],
-             [per_arm["standard"]["responders"], n0 - per_arm["standard"]["responders"]]]
+    out["risk_difference"] = {
+        "estimate": p1 - p0,
+        "ci_low": p1 - p0 - z * se,
+        "ci_high": p1 - p0 + z * se,
+        "se": se,
+        "n": {"standard": n0, "b12": n1},
+    }
+    table = [
+        [per_arm["b12"]["responders"], n1 - per_arm["b12"]["responders"]],
+        [per_arm["standard"]["responders"], n0 - per_arm["standard"]["responders"]],
+    ]
     fisher = stats.fisher_exact(table)
-    out["fisher"] = {"estimate": _f(float(fisher.statistic)), "statistic": "sample odds ratio",
-                     "p": float(fisher.pvalue), "ci_low": None, "ci_high": None}
+    out["fisher"] = {
+        "estimate": _f(float(fisher.statistic)),
+        "statistic": "sample odds ratio",
+        "p": float(fisher.pvalue),
+        "ci_low": None,
+        "ci_high": None,
+    }
     out["odds_ratio"] = _adjusted_odds_ratio(data, baseline)
     return out
 
@@ -222,29 +287,43 @@ def _adjusted_odds_ratio(data: pd.DataFrame, baseline: str) -> dict[str, Any]:
         return empty(f"logistic regression failed: {error}")
     ci = fit.conf_int(ALPHA)[1]
     if not fit.mle_retvals.get("converged", False) or max(abs(ci)) > 50:
-        return empty("logistic regression did not converge (near-complete separation: "
-                     "too few responders in one arm)")
-    return {"estimate": math.exp(fit.params[1]), "ci_low": math.exp(ci[0]),
-            "ci_high": math.exp(ci[1]), "p": float(fit.pvalues[1]), "beta": float(fit.params[1]),
-            "se": float(fit.bse[1])}
+        return empty(
+            "logistic regression did not converge (near-complete separation: "
+            "too few responders in one arm)"
+        )
+    return {
+        "estimate": math.exp(fit.params[1]),
+        "ci_low": math.exp(ci[0]),
+        "ci_high": math.exp(ci[1]),
+        "p": float(fit.pvalues[1]),
+        "beta": float(fit.params[1]),
+        "se": float(fit.bse[1]),
+    }
 
 
-def subgroups(frame: pd.DataFrame, *, y: str, baseline: str,
-              subgroup: str = "b12_deficient_baseline") -> dict[str, Any]:
+def subgroups(
+    frame: pd.DataFrame, *, y: str, baseline: str, subgroup: str = "b12_deficient_baseline"
+) -> dict[str, Any]:
     """The primary ANCOVA overall and within each subgroup, and the arm × subgroup
     interaction p from ``y ~ baseline + arm + subgroup + arm:subgroup``."""
     data = frame.dropna(subset=[y, baseline, "arm", subgroup])
-    out = {"overall": ancova(frame, y=y, baseline=baseline),
-           "deficient": ancova(data[data[subgroup] == 1], y=y, baseline=baseline),
-           "not_deficient": ancova(data[data[subgroup] == 0], y=y, baseline=baseline)}
+    out = {
+        "overall": ancova(frame, y=y, baseline=baseline),
+        "deficient": ancova(data[data[subgroup] == 1], y=y, baseline=baseline),
+        "not_deficient": ancova(data[data[subgroup] == 0], y=y, baseline=baseline),
+    }
     t, s = treat(data), data[subgroup].to_numpy(float)
     design = np.column_stack([np.ones(len(data)), data[baseline].to_numpy(float), t, s, t * s])
     if full_rank(design):
         fit = sm.OLS(data[y].to_numpy(float), design).fit()
         ci = fit.conf_int(ALPHA)[4]
-        out["interaction"] = {"estimate": float(fit.params[4]), "ci_low": float(ci[0]),
-                              "ci_high": float(ci[1]), "p": float(fit.pvalues[4]),
-                              "n": arm_counts(data)}
+        out["interaction"] = {
+            "estimate": float(fit.params[4]),
+            "ci_low": float(ci[0]),
+            "ci_high": float(ci[1]),
+            "p": float(fit.pvalues[4]),
+            "n": arm_counts(data),
+        }
     else:
         out["interaction"] = empty("both subgroups need patients in both arms")
     return out

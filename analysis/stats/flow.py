@@ -28,9 +28,13 @@ def consort(screening: pd.DataFrame, patients: pd.DataFrame) -> dict[str, Any]:
             "allocated": int(len(rows)),
             "received_allocation": int(rows.received_allocation.sum()),
             "lost_to_follow_up": int((withdrawn.withdrawal_reason == "lost_to_follow_up").sum()),
-            "discontinued": dict(Counter(
-                withdrawn.loc[withdrawn.withdrawal_reason != "lost_to_follow_up",
-                              "withdrawal_reason"])),
+            "discontinued": dict(
+                Counter(
+                    withdrawn.loc[
+                        withdrawn.withdrawal_reason != "lost_to_follow_up", "withdrawal_reason"
+                    ]
+                )
+            ),
             "analysed": int(rows.mitt.sum()),
         }
     return {
@@ -57,8 +61,9 @@ def _smd_binary(p1: float, p0: float) -> float | None:
     return None if pooled == 0 else float((p1 - p0) / pooled)
 
 
-def baseline_table(frame: pd.DataFrame, continuous: list[str],
-                   categorical: list[str]) -> list[dict[str, Any]]:
+def baseline_table(
+    frame: pd.DataFrame, continuous: list[str], categorical: list[str]
+) -> list[dict[str, Any]]:
     """Per arm: mean ± SD and median (IQR), or n (%); standardised mean differences
     (b12 − standard). No p-values (CONSORT item 15)."""
     rows = []
@@ -69,7 +74,8 @@ def baseline_table(frame: pd.DataFrame, continuous: list[str],
         for arm in ARMS:
             x = frame.loc[frame.arm == arm, variable].dropna().astype(float)
             cells[arm] = {
-                "n": int(len(x)), "missing": int(frame.loc[frame.arm == arm, variable].isna().sum()),
+                "n": int(len(x)),
+                "missing": int(frame.loc[frame.arm == arm, variable].isna().sum()),
                 "mean": float(x.mean()) if len(x) else None,
                 "sd": float(x.std(ddof=1)) if len(x) > 1 else None,
                 "median": float(x.median()) if len(x) else None,
@@ -78,8 +84,14 @@ def baseline_table(frame: pd.DataFrame, continuous: list[str],
             }
         a = frame.loc[frame.arm == "b12", variable].dropna().astype(float)
         b = frame.loc[frame.arm == "standard", variable].dropna().astype(float)
-        rows.append({"variable": variable, "type": "continuous", "arms": cells,
-                     "smd": _smd_continuous(a, b)})
+        rows.append(
+            {
+                "variable": variable,
+                "type": "continuous",
+                "arms": cells,
+                "smd": _smd_continuous(a, b),
+            }
+        )
     for variable in categorical:
         if variable not in frame:
             continue
@@ -90,10 +102,20 @@ def baseline_table(frame: pd.DataFrame, continuous: list[str],
                 x = frame.loc[frame.arm == arm, variable].dropna().astype(str)
                 k = int((x == level).sum())
                 props[arm] = k / len(x) if len(x) else 0.0
-                cells[arm] = {"n": k, "of": int(len(x)),
-                              "percent": 100 * props[arm] if len(x) else None}
-            rows.append({"variable": variable, "level": level, "type": "categorical",
-                         "arms": cells, "smd": _smd_binary(props["b12"], props["standard"])})
+                cells[arm] = {
+                    "n": k,
+                    "of": int(len(x)),
+                    "percent": 100 * props[arm] if len(x) else None,
+                }
+            rows.append(
+                {
+                    "variable": variable,
+                    "level": level,
+                    "type": "categorical",
+                    "arms": cells,
+                    "smd": _smd_binary(props["b12"], props["standard"]),
+                }
+            )
     return rows
 
 
@@ -105,17 +127,25 @@ def safety(patients: pd.DataFrame, events: pd.DataFrame) -> dict[str, Any]:
 
     def patients_with(mask: pd.Series) -> dict[str, Any]:
         hit = events[mask]
-        return {arm: {"n": int(hit[hit.arm == arm].study_id.nunique()), "of": n[arm],
-                      "percent": 100 * hit[hit.arm == arm].study_id.nunique() / n[arm]
-                      if n[arm] else None} for arm in ARMS}
+        return {
+            arm: {
+                "n": int(hit[hit.arm == arm].study_id.nunique()),
+                "of": n[arm],
+                "percent": 100 * hit[hit.arm == arm].study_id.nunique() / n[arm]
+                if n[arm]
+                else None,
+            }
+            for arm in ARMS
+        }
 
     every = pd.Series(True, index=events.index)
     return {
         "n": n,
         "any": patients_with(every),
         "serious": patients_with(events.serious.astype(bool)),
-        "by_severity": {s: patients_with(events.severity == s)
-                        for s in ("mild", "moderate", "severe")},
+        "by_severity": {
+            s: patients_with(events.severity == s) for s in ("mild", "moderate", "severe")
+        },
         "related": patients_with(events.relation.isin(RELATED)),
         "events": {arm: int((events.arm == arm).sum()) for arm in ARMS},
     }

@@ -23,17 +23,24 @@ def mixed_model(long: pd.DataFrame, *, y: str) -> dict[str, Any]:
     """``value ~ V0 + arm * visit`` over V1–V3, random intercept per patient, REML.
     A random-intercept model, not a full MMRM. Reports the arm difference at each visit."""
     base = long[long.visit == "V0"].set_index("study_id")[y].rename("baseline")
-    data = (long[long.visit.isin(FOLLOW_UP)][["study_id", "arm", "visit", y]]
-            .join(base, on="study_id").dropna())
+    data = (
+        long[long.visit.isin(FOLLOW_UP)][["study_id", "arm", "visit", y]]
+        .join(base, on="study_id")
+        .dropna()
+    )
     data = data.assign(treat=treat(data), value=data[y].astype(float))
-    out: dict[str, Any] = {"model": "random intercept per patient, REML (not a full MMRM)",
-                           "formula": "value ~ baseline + treat * C(visit)",
-                           "n": arm_counts(data.drop_duplicates("study_id")),
-                           "observations": int(len(data))}
+    out: dict[str, Any] = {
+        "model": "random intercept per patient, REML (not a full MMRM)",
+        "formula": "value ~ baseline + treat * C(visit)",
+        "n": arm_counts(data.drop_duplicates("study_id")),
+        "observations": int(len(data)),
+    }
     visits = sorted(data.visit.unique())
     if data.study_id.nunique() < 3 or data.treat.nunique() < 2 or len(visits) < 1:
         return {**out, "by_visit": [], "note": "too few patients or only one arm"}
-    formula = "value ~ baseline + treat * C(visit)" if len(visits) > 1 else "value ~ baseline + treat"
+    formula = (
+        "value ~ baseline + treat * C(visit)" if len(visits) > 1 else "value ~ baseline + treat"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = smf.mixedlm(formula, data, groups=data["study_id"]).fit(reml=True)
@@ -49,12 +56,23 @@ def mixed_model(long: pd.DataFrame, *, y: str) -> dict[str, Any]:
             contrast[names.index(interaction)] = 1
         estimate = float(contrast @ fit.fe_params.to_numpy())
         se = float(math.sqrt(contrast @ cov @ contrast))
-        by_visit.append({"visit": visit, "estimate": estimate, "se": se,
-                         "ci_low": estimate - z * se, "ci_high": estimate + z * se,
-                         "p": float(2 * stats.norm.sf(abs(estimate / se))) if se else None})
-    return {**out, "by_visit": by_visit, "fixed_effects": {k: float(v) for k, v in
-                                                         fit.fe_params.items()},
-            "group_variance": float(fit.cov_re.iloc[0, 0]), "residual_variance": float(fit.scale)}
+        by_visit.append(
+            {
+                "visit": visit,
+                "estimate": estimate,
+                "se": se,
+                "ci_low": estimate - z * se,
+                "ci_high": estimate + z * se,
+                "p": float(2 * stats.norm.sf(abs(estimate / se))) if se else None,
+            }
+        )
+    return {
+        **out,
+        "by_visit": by_visit,
+        "fixed_effects": {k: float(v) for k, v in fit.fe_params.items()},
+        "group_variance": float(fit.cov_re.iloc[0, 0]),
+        "residual_variance": float(fit.scale),
+    }
 
 
 def trajectory(long: pd.DataFrame, *, y: str) -> list[dict[str, Any]]:
@@ -83,12 +101,29 @@ def rubin_pool(estimates: list[float], variances: list[float]) -> dict[str, Any]
     else:
         df, crit = math.inf, stats.norm.ppf(1 - ALPHA / 2)
         p = float(2 * stats.norm.sf(abs(q / se)))
-    return {"estimate": q, "se": se, "ci_low": q - crit * se, "ci_high": q + crit * se, "p": p,
-            "df": df, "within_variance": within, "between_variance": between, "m": m}
+    return {
+        "estimate": q,
+        "se": se,
+        "ci_low": q - crit * se,
+        "ci_high": q + crit * se,
+        "p": p,
+        "df": df,
+        "within_variance": within,
+        "between_variance": between,
+        "m": m,
+    }
 
 
-def multiple_imputation(wide: pd.DataFrame, *, y: str, baseline: str, covariates: list[str],
-                        m: int = 20, seed: int = 20260101, burn_in: int = 10) -> dict[str, Any]:
+def multiple_imputation(
+    wide: pd.DataFrame,
+    *,
+    y: str,
+    baseline: str,
+    covariates: list[str],
+    m: int = 20,
+    seed: int = 20260101,
+    burn_in: int = 10,
+) -> dict[str, Any]:
     """MICE (statsmodels MICEData, predictive mean matching) over ``y``, ``baseline`` and the
     covariates, ``m`` imputations, the ANCOVA ``y ~ arm + baseline`` fitted on each, pooled by
     Rubin's rules. The seed is fixed and reported, so the result reproduces exactly."""
@@ -97,10 +132,16 @@ def multiple_imputation(wide: pd.DataFrame, *, y: str, baseline: str, covariates
     data.columns = [f"v{i}" for i in range(len(data.columns))]
     names = dict(zip(["y", "baseline", *covariates, "treat"], data.columns, strict=True))
     missing = int(data[[names["y"], names["baseline"]]].isna().any(axis=1).sum())
-    out = {"m": m, "seed": seed, "method": "MICE (predictive mean matching), Rubin's rules",
-           "n": {"standard": int((data[names["treat"]] == 0).sum()),
-                 "b12": int((data[names["treat"]] == 1).sum())},
-           "patients_with_missing": missing}
+    out = {
+        "m": m,
+        "seed": seed,
+        "method": "MICE (predictive mean matching), Rubin's rules",
+        "n": {
+            "standard": int((data[names["treat"]] == 0).sum()),
+            "b12": int((data[names["treat"]] == 1).sum()),
+        },
+        "patients_with_missing": missing,
+    }
     if data[names["treat"]].nunique() < 2 or data[names["y"]].notna().sum() < 4:
         return {**out, **empty("too few observed values to impute")}
     imputer = MICEData(data, rng=np.random.default_rng(seed))
@@ -110,8 +151,9 @@ def multiple_imputation(wide: pd.DataFrame, *, y: str, baseline: str, covariates
     for _ in range(m):
         imputer.update_all()
         frame = imputer.data
-        design = np.column_stack([np.ones(len(frame)), frame[names["treat"]],
-                                  frame[names["baseline"]]])
+        design = np.column_stack(
+            [np.ones(len(frame)), frame[names["treat"]], frame[names["baseline"]]]
+        )
         if not full_rank(design):
             continue
         fit = sm.OLS(frame[names["y"]].to_numpy(float), design).fit()

@@ -25,9 +25,17 @@ def trial(n: int = 60, seed: int = 1, missing: float = 0.0) -> pd.DataFrame:
     effect = np.where(arm == "b12", -0.3, -0.12)
     later = (base * (1 + effect) + rng.normal(0, 6, n)).clip(1, 100)
     b12 = rng.lognormal(np.log(230), 0.4, n)
-    frame = pd.DataFrame({"study_id": [f"P{i}" for i in range(n)], "arm": arm,
-                          "y__V0": base, "y__V3": later, "b12": b12,
-                          "age": rng.normal(50, 10, n), "deficient": (b12 < 148).astype(int)})
+    frame = pd.DataFrame(
+        {
+            "study_id": [f"P{i}" for i in range(n)],
+            "arm": arm,
+            "y__V0": base,
+            "y__V3": later,
+            "b12": b12,
+            "age": rng.normal(50, 10, n),
+            "deficient": (b12 < 148).astype(int),
+        }
+    )
     if missing:
         frame.loc[rng.random(n) < missing, "y__V3"] = np.nan
     return frame
@@ -80,7 +88,8 @@ def test_percent_changes_by_hand_and_zero_baseline_reported():
     means = comparisons.percent_change_of_means(frame, y="y__V3", baseline="y__V0")
     b12 = frame[frame.arm == "b12"]
     assert means["b12"]["estimate"] == pytest.approx(
-        100 * (b12.y__V3.mean() / b12.y__V0.mean() - 1), rel=REL)
+        100 * (b12.y__V3.mean() / b12.y__V0.mean() - 1), rel=REL
+    )
 
 
 def test_welch_mann_whitney_and_hedges_g_match_scipy_and_the_formula():
@@ -92,7 +101,8 @@ def test_welch_mann_whitney_and_hedges_g_match_scipy_and_the_formula():
     assert ours["welch"]["p"] == pytest.approx(welch.pvalue, rel=REL)
     assert ours["welch"]["estimate"] == pytest.approx(a.mean() - b.mean(), rel=REL)
     assert ours["mann_whitney"]["p"] == pytest.approx(
-        stats.mannwhitneyu(a, b, alternative="two-sided").pvalue, rel=REL)
+        stats.mannwhitneyu(a, b, alternative="two-sided").pvalue, rel=REL
+    )
     n1, n2 = len(a), len(b)
     sp = math.sqrt(((n1 - 1) * a.var() + (n2 - 1) * b.var()) / (n1 + n2 - 2))
     g = (a.mean() - b.mean()) / sp * (1 - 3 / (4 * (n1 + n2) - 9))
@@ -104,9 +114,11 @@ def test_within_arm_change_matches_paired_tests():
     ours = comparisons.within_arm_change(frame, y="y__V3", baseline="y__V0")
     rows = frame[frame.arm == "b12"]
     assert ours["b12"]["p_paired_t"] == pytest.approx(
-        stats.ttest_rel(rows.y__V3, rows.y__V0).pvalue, rel=REL)
+        stats.ttest_rel(rows.y__V3, rows.y__V0).pvalue, rel=REL
+    )
     assert ours["b12"]["p_wilcoxon"] == pytest.approx(
-        stats.wilcoxon(rows.y__V3 - rows.y__V0).pvalue, rel=REL)
+        stats.wilcoxon(rows.y__V3 - rows.y__V0).pvalue, rel=REL
+    )
 
 
 def test_holm_and_benjamini_hochberg_by_hand():
@@ -129,15 +141,17 @@ def test_responders_fisher_risk_difference_and_adjusted_odds_ratio():
     k0, n0 = resp[frame.arm == "standard"].sum(), (frame.arm == "standard").sum()
     assert ours["per_arm"]["b12"]["responders"] == k1
     assert ours["fisher"]["p"] == pytest.approx(
-        stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]]).pvalue, rel=REL)
+        stats.fisher_exact([[k1, n1 - k1], [k0, n0 - k0]]).pvalue, rel=REL
+    )
     p1, p0 = k1 / n1, k0 / n0
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-    assert ours["risk_difference"]["ci_low"] == pytest.approx(p1 - p0 - 1.959963984540054 * se,
-                                                              rel=REL)
-    ref = smf.logit("r ~ b12arm + y__V0", frame.assign(
-        r=resp, b12arm=(frame.arm == "b12").astype(int))).fit(disp=0)
-    assert ours["odds_ratio"]["estimate"] == pytest.approx(math.exp(ref.params["b12arm"]),
-                                                           rel=1e-5)
+    assert ours["risk_difference"]["ci_low"] == pytest.approx(
+        p1 - p0 - 1.959963984540054 * se, rel=REL
+    )
+    ref = smf.logit(
+        "r ~ b12arm + y__V0", frame.assign(r=resp, b12arm=(frame.arm == "b12").astype(int))
+    ).fit(disp=0)
+    assert ours["odds_ratio"]["estimate"] == pytest.approx(math.exp(ref.params["b12arm"]), rel=1e-5)
 
 
 def test_subgroup_interaction_matches_the_formula_model():
@@ -147,7 +161,8 @@ def test_subgroup_interaction_matches_the_formula_model():
     assert ours["interaction"]["p"] == pytest.approx(ref.pvalues["b12arm:deficient"], rel=REL)
     sub = frame[frame.deficient == 1]
     assert ours["deficient"]["estimate"] == pytest.approx(
-        _ref(sub, "y__V3 ~ b12arm + y__V0").params["b12arm"], rel=REL)
+        _ref(sub, "y__V3 ~ b12arm + y__V0").params["b12arm"], rel=REL
+    )
 
 
 @pytest.mark.parametrize("method", ["pearson", "spearman"])
@@ -160,7 +175,8 @@ def test_correlations_match_scipy_with_fisher_z_intervals(method):
     assert ours["p"] == pytest.approx(ref.pvalue, rel=1e-5)
     z, half = math.atanh(r), 1.959963984540054 / math.sqrt(len(frame) - 3)
     assert (ours["ci_low"], ours["ci_high"]) == pytest.approx(
-        (math.tanh(z - half), math.tanh(z + half)), rel=REL)
+        (math.tanh(z - half), math.tanh(z + half)), rel=REL
+    )
 
 
 def test_partial_correlation_for_arm_by_the_textbook_formula():
@@ -177,8 +193,9 @@ def test_partial_correlation_for_arm_by_the_textbook_formula():
 
 
 def test_regression_matches_statsmodels_hc3_and_vif_by_hand():
-    frame = trial(n=90, seed=5).assign(treat=lambda f: (f.arm == "b12").astype(float),
-                                       change=lambda f: f.y__V3 - f.y__V0)
+    frame = trial(n=90, seed=5).assign(
+        treat=lambda f: (f.arm == "b12").astype(float), change=lambda f: f.y__V3 - f.y__V0
+    )
     predictors = ["treat", "y__V0", "b12", "age"]
     ours = association.regression(frame, outcome="change", predictors=predictors)
     ref = smf.ols("change ~ treat + y__V0 + b12 + age", frame).fit(cov_type="HC3")
@@ -188,7 +205,8 @@ def test_regression_matches_statsmodels_hc3_and_vif_by_hand():
         assert terms[name]["se"] == pytest.approx(ref.bse[name], rel=REL)
         assert terms[name]["p"] == pytest.approx(ref.pvalues[name], rel=REL)
         assert terms[name]["std_estimate"] == pytest.approx(
-            ref.params[name] * frame[name].std() / frame.change.std(), rel=REL)
+            ref.params[name] * frame[name].std() / frame.change.std(), rel=REL
+        )
         others = [p for p in predictors if p != name]
         r2 = smf.ols(f"{name} ~ {' + '.join(others)}", frame).fit().rsquared
         assert terms[name]["vif"] == pytest.approx(1 / (1 - r2), rel=REL)
@@ -202,9 +220,13 @@ def test_regression_reproduces_nists_certified_longley_results():
     predictors = ["GNPDEFL", "GNP", "UNEMP", "ARMED", "POP", "YEAR"]
     ours = association.regression(data, outcome="TOTEMP", predictors=predictors)
     certified = {
-        "intercept": -3482258.63459582, "GNPDEFL": 15.0618722713733,
-        "GNP": -0.358191792925910e-01, "UNEMP": -2.02022980381683,
-        "ARMED": -1.03322686717359, "POP": -0.511041056535807e-01, "YEAR": 1829.15146461355,
+        "intercept": -3482258.63459582,
+        "GNPDEFL": 15.0618722713733,
+        "GNP": -0.358191792925910e-01,
+        "UNEMP": -2.02022980381683,
+        "ARMED": -1.03322686717359,
+        "POP": -0.511041056535807e-01,
+        "YEAR": 1829.15146461355,
     }
     terms = {t["term"]: t["estimate"] for t in ours["terms"]}
     for name, value in certified.items():
@@ -221,22 +243,35 @@ def test_mixed_model_visit_differences_match_statsmodels_directly():
         rows.append({"study_id": f"P{i}", "arm": arm, "visit": "V0", "f": base})
         for k, visit in enumerate(("V1", "V2", "V3"), start=1):
             drop = (0.1 if arm == "b12" else 0.04) * k * base
-            rows.append({"study_id": f"P{i}", "arm": arm, "visit": visit,
-                         "f": base - drop + u + rng.normal(0, 3)})
+            rows.append(
+                {
+                    "study_id": f"P{i}",
+                    "arm": arm,
+                    "visit": visit,
+                    "f": base - drop + u + rng.normal(0, 3),
+                }
+            )
     long = pd.DataFrame(rows)
     ours = longitudinal.mixed_model(long, y="f")
-    data = long[long.visit != "V0"].merge(
-        long[long.visit == "V0"][["study_id", "f"]].rename(columns={"f": "baseline"}),
-        on="study_id").assign(treat=lambda d: (d.arm == "b12").astype(float),
-                              value=lambda d: d.f)
-    ref = smf.mixedlm("value ~ baseline + treat * C(visit)", data,
-                      groups=data.study_id).fit(reml=True)
+    data = (
+        long[long.visit != "V0"]
+        .merge(
+            long[long.visit == "V0"][["study_id", "f"]].rename(columns={"f": "baseline"}),
+            on="study_id",
+        )
+        .assign(treat=lambda d: (d.arm == "b12").astype(float), value=lambda d: d.f)
+    )
+    ref = smf.mixedlm("value ~ baseline + treat * C(visit)", data, groups=data.study_id).fit(
+        reml=True
+    )
     names = list(ref.fe_params.index)
     cov = ref.cov_params().loc[names, names]
     v3 = ref.fe_params["treat"] + ref.fe_params["treat:C(visit)[T.V3]"]
-    se = math.sqrt(cov.loc["treat", "treat"] + cov.loc["treat:C(visit)[T.V3]",
-                                                     "treat:C(visit)[T.V3]"]
-                   + 2 * cov.loc["treat", "treat:C(visit)[T.V3]"])
+    se = math.sqrt(
+        cov.loc["treat", "treat"]
+        + cov.loc["treat:C(visit)[T.V3]", "treat:C(visit)[T.V3]"]
+        + 2 * cov.loc["treat", "treat:C(visit)[T.V3]"]
+    )
     got = {row["visit"]: row for row in ours["by_visit"]}
     assert got["V3"]["estimate"] == pytest.approx(v3, rel=REL)
     assert got["V3"]["se"] == pytest.approx(se, rel=REL)
@@ -252,18 +287,22 @@ def test_rubins_rules_by_hand():
     r = (1 + 1 / 3) * between / within
     df = 2 * (1 + 1 / r) ** 2
     assert pooled["df"] == pytest.approx(df, rel=REL)
-    assert pooled["ci_low"] == pytest.approx(16 / 15 - stats.t.ppf(0.975, df) * math.sqrt(total),
-                                             rel=REL)
+    assert pooled["ci_low"] == pytest.approx(
+        16 / 15 - stats.t.ppf(0.975, df) * math.sqrt(total), rel=REL
+    )
 
 
 def test_multiple_imputation_reproduces_with_its_seed_and_tracks_complete_cases():
     frame = trial(n=80, seed=9, missing=0.15)
-    one = longitudinal.multiple_imputation(frame, y="y__V3", baseline="y__V0",
-                                           covariates=["b12"], m=5, seed=42)
-    two = longitudinal.multiple_imputation(frame, y="y__V3", baseline="y__V0",
-                                           covariates=["b12"], m=5, seed=42)
-    other = longitudinal.multiple_imputation(frame, y="y__V3", baseline="y__V0",
-                                             covariates=["b12"], m=5, seed=43)
+    one = longitudinal.multiple_imputation(
+        frame, y="y__V3", baseline="y__V0", covariates=["b12"], m=5, seed=42
+    )
+    two = longitudinal.multiple_imputation(
+        frame, y="y__V3", baseline="y__V0", covariates=["b12"], m=5, seed=42
+    )
+    other = longitudinal.multiple_imputation(
+        frame, y="y__V3", baseline="y__V0", covariates=["b12"], m=5, seed=43
+    )
     assert one == two
     assert one["estimate"] != other["estimate"]
     assert one["patients_with_missing"] == int(frame.y__V3.isna().sum())
@@ -279,8 +318,10 @@ def test_an_arm_without_data_is_reported_not_crashed():
     frame.loc[frame.arm == "standard", "y__V3"] = np.nan
     result = comparisons.ancova(frame, y="y__V3", baseline="y__V0")
     assert result["estimate"] is None and "arm" in result["note"]
-    assert comparisons.change_sensitivity(frame, y="y__V3", baseline="y__V0")["welch"][
-        "estimate"] is None
+    assert (
+        comparisons.change_sensitivity(frame, y="y__V3", baseline="y__V0")["welch"]["estimate"]
+        is None
+    )
     assert comparisons.responders(frame, y="y__V3", baseline="y__V0")["fisher"]["p"] is None
 
 
@@ -294,8 +335,9 @@ def test_a_single_patient():
 def test_all_values_missing_for_an_outcome():
     frame = trial().assign(y__V3=np.nan)
     assert comparisons.ancova(frame, y="y__V3", baseline="y__V0")["estimate"] is None
-    result = comparisons.secondary(frame.rename(columns={"y__V0": "o__V0", "y__V3": "o__V3"}),
-                                   {"f": ["o"]}, {"f": "holm"})
+    result = comparisons.secondary(
+        frame.rename(columns={"y__V0": "o__V0", "y__V3": "o__V3"}), {"f": ["o"]}, {"f": "holm"}
+    )
     assert result[0]["ancova"]["estimate"] is None and result[0]["p_adjusted"] is None
 
 
@@ -304,32 +346,55 @@ def test_perfect_collinearity_is_reported():
     frame["y__V0"] = (frame.arm == "b12").astype(float)  # baseline identical to arm
     result = comparisons.ancova(frame, y="y__V3", baseline="y__V0")
     assert result["estimate"] is None and "collinear" in result["note"]
-    reg = association.regression(frame.assign(t=(frame.arm == "b12").astype(float)),
-                                 outcome="y__V3", predictors=["t", "y__V0"])
+    reg = association.regression(
+        frame.assign(t=(frame.arm == "b12").astype(float)),
+        outcome="y__V3",
+        predictors=["t", "y__V0"],
+    )
     assert reg["terms"] == [] and "collinear" in reg["note"]
 
 
 def test_consort_baseline_and_safety_counts():
-    screening = pd.DataFrame({"outcome": ["eligible"] * 4 + ["not_eligible", "declined"],
-                              "failure_reasons": [""] * 4 + ["pregnancy,prior_mvd", ""]})
-    patients = pd.DataFrame({
-        "study_id": ["A", "B", "C", "D"], "arm": ["b12", "standard", "b12", None],
-        "withdrawn": [0, 1, 0, 0], "withdrawal_reason": [None, "adverse_event", None, None],
-        "received_allocation": [1, 1, 0, 0], "mitt": [1, 0, 1, 0],
-        "age": [40.0, 50.0, 60.0, 30.0], "sex": ["female", "male", "female", "male"]})
+    screening = pd.DataFrame(
+        {
+            "outcome": ["eligible"] * 4 + ["not_eligible", "declined"],
+            "failure_reasons": [""] * 4 + ["pregnancy,prior_mvd", ""],
+        }
+    )
+    patients = pd.DataFrame(
+        {
+            "study_id": ["A", "B", "C", "D"],
+            "arm": ["b12", "standard", "b12", None],
+            "withdrawn": [0, 1, 0, 0],
+            "withdrawal_reason": [None, "adverse_event", None, None],
+            "received_allocation": [1, 1, 0, 0],
+            "mitt": [1, 0, 1, 0],
+            "age": [40.0, 50.0, 60.0, 30.0],
+            "sex": ["female", "male", "female", "male"],
+        }
+    )
     result = flow.consort(screening, patients)
     assert result["not_eligible_reasons"] == {"pregnancy": 1, "prior_mvd": 1}
-    assert result["arms"]["b12"] == {"allocated": 2, "received_allocation": 1,
-                                     "lost_to_follow_up": 0, "discontinued": {},
-                                     "analysed": 2}
+    assert result["arms"]["b12"] == {
+        "allocated": 2,
+        "received_allocation": 1,
+        "lost_to_follow_up": 0,
+        "discontinued": {},
+        "analysed": 2,
+    }
     assert result["arms"]["standard"]["discontinued"] == {"adverse_event": 1}
     table = flow.baseline_table(patients, ["age"], ["sex"])
     assert table[0]["arms"]["b12"]["mean"] == 50.0
     female = next(r for r in table if r.get("level") == "female")
     assert female["arms"]["b12"]["percent"] == 100.0
-    events = pd.DataFrame({"study_id": ["A", "A", "B"], "severity": ["mild", "severe", "mild"],
-                           "serious": [False, True, False],
-                           "relation": ["possible", "not_related", "unlikely"]})
+    events = pd.DataFrame(
+        {
+            "study_id": ["A", "A", "B"],
+            "severity": ["mild", "severe", "mild"],
+            "serious": [False, True, False],
+            "relation": ["possible", "not_related", "unlikely"],
+        }
+    )
     safety = flow.safety(patients, events)
     assert safety["any"]["b12"]["n"] == 1 and safety["serious"]["b12"]["n"] == 1
     assert safety["related"]["standard"]["n"] == 0
