@@ -1,0 +1,238 @@
+"""Loads a large synthetic trial straight into PostgreSQL with COPY, for benchmarks only.
+
+Clinical writes normally go through the audited services; a benchmark of 10 000 patients would
+spend hours in them, so this loader writes the tables directly (no history rows) into a
+throwaway database. Never point it at a real one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import numpy as np
+from django.db import connection
+from django.utils import timezone
+
+from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, Visit
+from patients.models import (
+    Allocation,
+    AllocationList,
+    AllocationSlot,
+    Consent,
+    MedicalHistory,
+    Patient,
+    Screening,
+    Site,
+)
+
+# Site sizes chosen so that 62, 1 000 and 10 000 patients are unions of whole sites.
+SITES = {"AAA": 62, "BBB": 938, "CCC": 9000}
+
+
+def copy_rows(model, rows: list[dict]) -> None:
+    fields = model._meta.concrete_fields
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        values = []
+        for f in fields:
+            value = row.get(f.attname, row.get(f.name, None if f.null else f.get_default()))
+            values.append(r"\N" if value is None else value)
+        writer.writerow(values)
+    out.seek(0)
+    columns = ",".join(f'"{f.column}"' for f in fields)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY \"{model._meta.db_table}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+            out,
+        )
+
+
+def load(user_id: int, seed: int = 1) -> int:
+    rng = np.random.default_rng(seed)
+    now = timezone.now()
+    day0 = date(2026, 1, 15)
+    copy_rows(
+        Site, [{"id": i + 1, "code": code, "name": f"Bench {code}"} for i, code in enumerate(SITES)]
+    )
+    copy_rows(
+        AllocationList, [{"id": 1, "created_at": now, "source": "generated", "is_active": True}]
+    )
+    screening, patients, consents, histories, slots, allocations = [], [], [], [], [], []
+    visits, spasm, panels, rand36, hads, hdrs = [], [], [], [], [], []
+    pid = vid = 0
+    for site_id, (code, count) in enumerate(SITES.items(), start=1):
+        for k in range(1, count + 1):
+            pid += 1
+            arm = "b12" if rng.random() < 0.5 else "standard"
+            b12 = float(rng.lognormal(np.log(235), 0.42))
+            base_f = float(np.clip(62 - 0.09 * (b12 - 235) + rng.normal(0, 11), 15, 100))
+            screening.append(
+                {
+                    "id": pid,
+                    "site_id": site_id,
+                    "screening_number": f"S{k}",
+                    "screened_on": day0 - timedelta(days=10),
+                    "inc_adult": True,
+                    "inc_hfs_confirmed": True,
+                    "inc_consent_able": True,
+                    "outcome": "eligible",
+                    "failure_reasons": "",
+                    "screened_by_id": user_id,
+                }
+            )
+            patients.append(
+                {
+                    "id": pid,
+                    "study_id": f"{code}-{k:05d}",
+                    "site_id": site_id,
+                    "sequence": k,
+                    "screening_id": pid,
+                    "age_at_consent": int(rng.integers(20, 80)),
+                    "enrolled_at": now,
+                }
+            )
+            consents.append(
+                {
+                    "id": pid,
+                    "patient_id": pid,
+                    "consent_date": day0 - timedelta(5),
+                    "information_sheet_version": "1",
+                    "taken_by_id": user_id,
+                }
+            )
+            histories.append(
+                {
+                    "id": pid,
+                    "patient_id": pid,
+                    "sex": "female" if rng.random() < 0.6 else "male",
+                    "disease_duration_months": int(rng.integers(3, 200)),
+                    "affected_side": "left",
+                }
+            )
+            slots.append(
+                {
+                    "id": pid,
+                    "allocation_list_id": 1,
+                    "site_id": site_id,
+                    "b12_deficient": b12 < 148,
+                    "sequence": k,
+                    "block": k,
+                    "block_size": 2,
+                    "arm": arm,
+                }
+            )
+            allocations.append(
+                {
+                    "id": pid,
+                    "patient_id": pid,
+                    "slot_id": pid,
+                    "arm": arm,
+                    "randomised_at": now,
+                    "randomised_on": day0,
+                }
+            )
+            drop = 0.32 if arm == "b12" else 0.14
+            for i, (visit_code, day) in enumerate((("V0", 0), ("V1", 28), ("V2", 56), ("V3", 84))):
+                vid += 1
+                visits.append(
+                    {
+                        "id": vid,
+                        "patient_id": pid,
+                        "code": visit_code,
+                        "visit_date": day0 + timedelta(days=day),
+                        "status": "done",
+                        "version": 1,
+                    }
+                )
+                freq = int(np.clip(base_f * (1 - drop * i / 3) + rng.normal(0, 3), 0, 100))
+                common = {
+                    "id": vid,
+                    "visit_id": vid,
+                    "status": "complete",
+                    "version": 1,
+                    "updated_at": now,
+                    "ever_complete": True,
+                }
+                spasm.append(
+                    {
+                        **common,
+                        "vas_frequency": freq,
+                        "vas_intensity": int(np.clip(0.7 * freq + 15, 0, 100)),
+                        "jankovic_severity": 2,
+                        "jankovic_frequency": 2,
+                        "jankovic_total": 4,
+                    }
+                )
+                if visit_code in ("V0", "V1", "V3"):
+                    value = round(b12 * (1 + (1.3 if arm == "b12" else 0) * i / 3), 3)
+                    panels.append(
+                        {
+                            **common,
+                            "b12_value": value,
+                            "b12_unit": "pmol/L",
+                            "b12_pmol_l": value,
+                            "sample_date": day0 + timedelta(day),
+                            "cortisol_value": 400.0,
+                            "cortisol_nmol_l": 400.0,
+                            "dopamine_value": 200.0,
+                            "dopamine_pmol_l": 200.0,
+                        }
+                    )
+                if visit_code in ("V0", "V3"):
+                    distress = float(np.clip(0.3 + 0.005 * (freq - 60), 0, 1))
+                    items = {f"q{j:02d}": int(rng.integers(1, 3)) for j in range(1, 37)}
+                    rand36.append(
+                        {
+                            **common,
+                            **items,
+                            "pf": 60.0,
+                            "rp": 50.0,
+                            "re": 50.0,
+                            "ef": 50.0,
+                            "ew": 60.0,
+                            "sf": 60.0,
+                            "bp": 60.0,
+                            "gh": 55.0,
+                            "pcs": float(45 - 5 * distress),
+                            "mcs": float(45 - 10 * distress),
+                        }
+                    )
+                    hads_items = {f"q{j:02d}": int(distress * 3) for j in range(1, 15)}
+                    hads.append(
+                        {
+                            **common,
+                            **hads_items,
+                            "anxiety": 7.0 * distress * 3,
+                            "depression": 7.0 * distress * 2.5,
+                        }
+                    )
+                    hdrs_items = {f"q{j:02d}": 1 for j in range(1, 18)}
+                    hdrs.append(
+                        {
+                            **common,
+                            **hdrs_items,
+                            "q16_not_assessed": False,
+                            "total": int(17 * distress * 1.5),
+                        }
+                    )
+    for model, rows in (
+        (Screening, screening),
+        (Patient, patients),
+        (Consent, consents),
+        (MedicalHistory, histories),
+        (AllocationSlot, slots),
+        (Allocation, allocations),
+        (Visit, visits),
+        (SpasmAssessment, spasm),
+        (LabPanel, panels),
+        (Rand36, rand36),
+        (Hads, hads),
+        (Hdrs17, hdrs),
+    ):
+        copy_rows(model, rows)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return pid
