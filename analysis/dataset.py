@@ -19,6 +19,7 @@ from django.utils import timezone
 from analysis import plan
 from assessments.models import (
     AdverseEvent,
+    ConcomitantMedication,
     Hads,
     Hdrs17,
     LabPanel,
@@ -40,6 +41,8 @@ VISIT_VARIABLES: dict[type, dict[str, str]] = {
             "jankovic_severity",
             "jankovic_frequency",
             "jankovic_total",
+            "spasm_count",
+            "observation_minutes",
             "spasm_rate_per_min",
         )
     },
@@ -47,6 +50,14 @@ VISIT_VARIABLES: dict[type, dict[str, str]] = {
         "b12_pmol_l": "b12_pmol_l",
         "cortisol_nmol_l": "cortisol_nmol_l",
         "dopamine_pmol_l": "dopamine_pmol_l",
+        "sample_date": "lab_sample_date",
+        "sample_time": "lab_sample_time",
+        **{
+            f"{a}_{part}": f"{a}_{part}"
+            for a in ("b12", "cortisol", "dopamine")
+            for part in ("value", "unit", "qualifier", "ref_low", "ref_high")
+        },
+        "dopamine_matrix": "dopamine_matrix",
     },
     Rand36: {
         **{s: f"rand36_{s}" for s in Rand36.SCALE_FIELDS},
@@ -55,7 +66,24 @@ VISIT_VARIABLES: dict[type, dict[str, str]] = {
         **{q: f"rand36_{q}" for q in Rand36.ITEMS},
     },
     Hads: {"anxiety": "hads_a", "depression": "hads_d", **{q: f"hads_{q}" for q in Hads.ITEMS}},
-    Hdrs17: {"total": "hdrs_total", **{q: f"hdrs_{q}" for q in Hdrs17.ITEMS}},
+    Hdrs17: {
+        "total": "hdrs_total",
+        **{q: f"hdrs_{q}" for q in Hdrs17.ITEMS},
+        "q16_not_assessed": "hdrs_q16_not_assessed",
+    },
+}
+# Visit variables that the analysis never uses but exports and re-imports need.
+RAW_ONLY = {
+    "spasm_count",
+    "observation_minutes",
+    "lab_sample_date",
+    "lab_sample_time",
+    "dopamine_matrix",
+    *(
+        f"{a}_{part}"
+        for a in ("b12", "cortisol", "dopamine")
+        for part in ("value", "unit", "qualifier", "ref_low", "ref_high")
+    ),
 }
 PATIENT_FIELDS = {
     "id": "patient_pk",
@@ -74,8 +102,27 @@ PATIENT_FIELDS = {
     "medical_history__hypertension": "hypertension",
     "withdrawal__withdrawn_on": "withdrawn_on",
     "withdrawal__reason": "withdrawal_reason",
+    "withdrawal__reason_other": "withdrawal_reason_other",
+    "consent__consent_date": "consent_date",
+    "consent__information_sheet_version": "information_sheet_version",
+    "medical_history__other_treatment": "other_treatment",
+}
+RECORD_FIELDS = {
+    "adverse_events": (
+        AdverseEvent,
+        ["term", "onset_on", "ended_on", "severity", "serious", "relation", "action", "outcome"],
+    ),
+    "treatment_exposure": (
+        TreatmentExposure,
+        ["given_on", "is_study_b12", "product", "dose_ug", "route"],
+    ),
+    "concomitant_medication": (
+        ConcomitantMedication,
+        ["medication", "indication", "started_on", "stopped_on"],
+    ),
 }
 VISIT_LEVEL = [v for mapping in VISIT_VARIABLES.values() for v in mapping.values()]
+ANALYSIS_LEVEL = [v for v in VISIT_LEVEL if v not in RAW_ONLY]
 
 
 @dataclass
@@ -84,11 +131,12 @@ class Dataset:
     long: pd.DataFrame
     screening: pd.DataFrame
     adverse_events: pd.DataFrame
+    records: dict[str, pd.DataFrame] = field(default_factory=dict)
     data_cut: datetime = field(default_factory=timezone.now)
 
     def wide(self, variables: list[str] | None = None) -> pd.DataFrame:
         """One row per patient; visit variables as ``<variable>__<visit>``."""
-        variables = [v for v in (variables or VISIT_LEVEL) if v in self.long]
+        variables = [v for v in (variables or ANALYSIS_LEVEL) if v in self.long]
         # one row per patient and visit, so a plain pivot (no aggregation) is exact
         pivot = self.long.pivot(index="study_id", columns="visit", values=variables)  # noqa: PD010
         pivot.columns = [f"{var}__{visit}" for var, visit in pivot.columns]
@@ -101,18 +149,27 @@ class Dataset:
         return digest.hexdigest()
 
 
-def build_dataset(*, site_codes: list[str] | None = None) -> Dataset:
-    """Read everything the analysis needs; ``site_codes`` restricts to those sites."""
+def build_dataset(
+    *,
+    site_codes: list[str] | None = None,
+    patient_pks: list[int] | None = None,
+    records: bool = False,
+) -> Dataset:
+    """Read everything the analysis needs; ``site_codes`` or ``patient_pks`` restrict it
+    (exports stream in chunks of patients); ``records`` adds the per-patient records."""
     data_cut = timezone.now()
     patients_qs = Patient.objects.all()
     if site_codes is not None:
         patients_qs = patients_qs.filter(site__code__in=site_codes)
+    if patient_pks is not None:
+        patients_qs = patients_qs.filter(pk__in=patient_pks)
+    restricted = site_codes is not None or patient_pks is not None
     patients = _frame(patients_qs.order_by("study_id").values(*PATIENT_FIELDS), PATIENT_FIELDS)
-    patient_filter = {"patient__in": patients_qs} if site_codes is not None else {}
+    patient_filter = {"patient__in": patients_qs} if restricted else {}
 
     visits = _frame(
         Visit.objects.filter(**patient_filter).values(
-            "id", "patient_id", "code", "visit_date", "status"
+            "id", "patient_id", "code", "visit_date", "status", "missed_reason"
         ),
         {
             "id": "visit_pk",
@@ -120,6 +177,7 @@ def build_dataset(*, site_codes: list[str] | None = None) -> Dataset:
             "code": "visit",
             "visit_date": "visit_date",
             "status": "visit_status",
+            "missed_reason": "visit_missed_reason",
         },
     )
     for model, mapping in VISIT_VARIABLES.items():
@@ -164,18 +222,30 @@ def build_dataset(*, site_codes: list[str] | None = None) -> Dataset:
             "onset_on": "onset_on",
         },
     )
+    record_frames = {}
+    if records:
+        for name, (model, fields) in RECORD_FIELDS.items():
+            record_frames[name] = _frame(
+                model.objects.filter(**patient_filter)
+                .order_by("patient__study_id", "pk")
+                .values("patient__study_id", *fields),
+                {"patient__study_id": "study_id", **{f: f for f in fields}},
+            )
     return Dataset(
         patients=patients.drop(columns=["patient_pk"]),
         long=long,
         screening=screening,
         adverse_events=events,
+        records=record_frames,
         data_cut=data_cut,
     )
 
 
 def _frame(rows: Any, columns: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
-    frame = frame.rename(columns=columns)
+    """A DataFrame of a ``values()`` queryset, read as tuples (no dict per row), renamed."""
+    frame = pd.DataFrame.from_records(
+        list(rows.values_list(*columns)), columns=list(columns.values())
+    )
     for name in frame.columns:
         if frame[name].dtype == object and len(frame) and _is_decimal(frame[name]):
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
@@ -249,6 +319,7 @@ def _long(patients: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
         "visit_date",
         "visit_day",
         "visit_status",
+        "visit_missed_reason",
         *VISIT_LEVEL,
     ]
     rest = [c for c in long.columns if c not in ordered and c not in {"patient_pk", "visit_pk"}]

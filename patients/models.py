@@ -341,6 +341,7 @@ class AllocationList(AuditedModel):
     class Source(models.TextChoices):
         GENERATED = "generated", _("generated")
         UPLOADED = "uploaded", _("uploaded")
+        IMPORTED = "imported", _("imported with randomised patients")
 
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     created_by = models.ForeignKey(

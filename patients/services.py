@@ -304,3 +304,92 @@ def patient_withdraw(*, withdrawal: Withdrawal, user: Any) -> Withdrawal:
     withdrawal.full_clean()
     withdrawal.save_audited(user=user, reason="withdrawal")
     return withdrawal
+
+
+ALREADY_ALLOCATED = _("Patient %(study_id)s already has an allocation; an import never changes it.")
+ALREADY_EXISTS = _("Patient %(study_id)s already exists.")
+
+
+def import_allocation_list(*, user: Any, file_name: str) -> AllocationList:
+    """An inactive list holding the slots of patients randomised elsewhere (imported)."""
+    imported = AllocationList(
+        created_by=user,
+        source=AllocationList.Source.IMPORTED,
+        file_name=file_name[:200],
+        is_active=False,
+    )
+    imported.save_audited(user=user, reason=f"imported from {file_name}")
+    return imported
+
+
+@transaction.atomic
+def patient_import(
+    *,
+    site: Site,
+    study_id: str,
+    age: int,
+    consent: Consent,
+    history: MedicalHistory,
+    user: Any,
+    file_name: str,
+    allocation_list: AllocationList | None = None,
+    arm: str = "",
+    randomised_on: date | None = None,
+    b12_deficient: bool = False,
+) -> Patient:
+    """Create a patient moved from paper or another system, with the arm and randomisation
+    date they already had (this path bypasses the active allocation list, on purpose)."""
+    existing = Patient.objects.filter(study_id=study_id).first()
+    if existing is not None:
+        allocated = Allocation.objects.filter(patient=existing).exists()
+        message = ALREADY_ALLOCATED if allocated else ALREADY_EXISTS
+        raise ValidationError(message, params={"study_id": study_id})
+    reason = f"imported from {file_name}"
+    screening = Screening(
+        site=site,
+        screening_number=study_id[-20:],
+        screened_on=consent.consent_date,
+        inc_adult=True,
+        inc_hfs_confirmed=True,
+        inc_consent_able=True,
+        screened_by=user,
+    )
+    screening.full_clean()
+    screening.save_audited(user=user, reason=reason)
+    tail = study_id.rsplit("-", 1)[-1]
+    sequence = (
+        int(tail)
+        if tail.isdigit()
+        else (Patient.objects.filter(site=site).aggregate(n=Max("sequence"))["n"] or 0) + 1
+    )
+    patient = Patient(
+        site=site, study_id=study_id, sequence=sequence, screening=screening, age_at_consent=age
+    )
+    patient.full_clean(exclude=["study_id", "sequence"])
+    patient.save_audited(user=user, reason=reason)
+    consent.taken_by = user
+    for record in (consent, history):
+        record.patient = patient
+        record.full_clean()
+        record.save_audited(user=user, reason=reason)
+    if arm:
+        slot_number = (allocation_list.slots.count() if allocation_list else 0) + 1
+        slot = AllocationSlot(
+            allocation_list=allocation_list,
+            site=site,
+            b12_deficient=b12_deficient,
+            sequence=slot_number,
+            block=1,
+            block_size=1,
+            arm=arm,
+        )
+        slot.full_clean()
+        slot.save_audited(user=user, reason=reason)
+        Allocation(
+            patient=patient,
+            slot=slot,
+            randomised_by=user,
+            randomised_on=randomised_on,
+            imported_from=file_name[:200],
+        ).save_audited(user=user, reason=reason)
+    return patient
