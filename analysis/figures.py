@@ -51,7 +51,7 @@ def _axes(x_label: str, y_label: str, y: _Scale, x_ticks: Sequence[tuple[float, 
         parts.append(
             f'<line x1="{left - 4}" y1="{pos:.1f}" x2="{left}" y2="{pos:.1f}" '
             'stroke="#333"/>'
-            f'<text x="{left - 6}" y="{pos + 4:.1f}" text-anchor="end">{tick:.3g}</text>'
+            f'<text x="{left - 6}" y="{pos + 4:.1f}" text-anchor="end">{tick:.4g}</text>'
         )
     for pos, label in x_ticks:
         parts.append(
@@ -132,7 +132,7 @@ def scatter(
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     x = _Scale(min(xs), max(xs), MARGIN["left"] + 6, WIDTH - MARGIN["right"] - 6)
     y = _Scale(min(ys), max(ys), HEIGHT - MARGIN["bottom"] - 6, MARGIN["top"] + 14)
-    ticks = [(x(t), f"{t:.3g}") for t in x.ticks()]
+    ticks = [(x(t), f"{t:.4g}") for t in x.ticks()]
     parts = [_axes(x_label, y_label, y, ticks)]
     for px, py, arm in points:
         parts.append(
@@ -230,7 +230,7 @@ def forest(
     axis_y = MARGIN["top"] + row_h * len(rows) + 6
     for tick in x.ticks(4):
         parts.append(
-            f'<text x="{x(tick):.1f}" y="{axis_y + 12}" text-anchor="middle">{tick:.3g}</text>'
+            f'<text x="{x(tick):.1f}" y="{axis_y + 12}" text-anchor="middle">{tick:.4g}</text>'
         )
     parts.append(
         f'<text x="{(left + WIDTH) / 2}" y="{axis_y + 34}" text-anchor="middle">'

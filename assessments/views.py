@@ -12,9 +12,9 @@ from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, c
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE, VISITS
 from hfs_ecrf.access import can, requires
+from hfs_ecrf.forms import attach_errors
 from hfs_ecrf.views import render_history
 from patients import selectors as patient_selectors
-from patients.views import _form_error
 
 
 def _visit_or_none(patient, code: str) -> Visit | None:
@@ -45,7 +45,7 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
                     visit=form.instance, user=request.user, reason="; ".join(warnings.values())
                 )
             except ValidationError as error:
-                _form_error(form, error)
+                attach_errors(form, error)
             else:
                 messages.success(request, _("Visit %(code)s saved.") % {"code": code})
                 return redirect("assessments:visit", study_id=study_id, code=code)
@@ -106,7 +106,7 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
                 conflict = error.changes
                 form.add_error(None, error.messages[0])
             except ValidationError as error:
-                _form_error(form, error)
+                attach_errors(form, error)
             else:
                 messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
                 return redirect(
@@ -172,7 +172,7 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
         try:
             services.patient_record_save(record=form.instance, user=request.user)
         except ValidationError as error:
-            _form_error(form, error)
+            attach_errors(form, error)
         else:
             messages.success(
                 request, _("%(what)s saved.") % {"what": model._meta.verbose_name.capitalize()}

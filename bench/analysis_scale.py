@@ -88,15 +88,9 @@ def run() -> None:
 
 
 def main() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        run()
-        return
-    from tests.pgcluster import throwaway_cluster
+    from bench._cluster import on_postgres
 
-    with throwaway_cluster() as cluster_url:
-        os.environ["DATABASE_URL"] = cluster_url
-        run()
+    on_postgres(run)
 
 
 if __name__ == "__main__":

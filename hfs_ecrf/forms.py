@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 CONFIRM_LABEL = _("Value confirmed: I have checked the unusual values against the source.")
@@ -48,3 +49,12 @@ class StudyModelForm(forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
                 field.choices = [(v, label) for v, label in field.choices if v != ""]
+
+
+def attach_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the field it names where it has one."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)

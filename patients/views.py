@@ -12,6 +12,7 @@ from assessments.models import LabPanel
 from assessments.selectors import visit_grid
 from assessments.services import lab_panel_save, visit_get_or_create
 from hfs_ecrf.access import arm_visible, can, requires, sites_for
+from hfs_ecrf.forms import attach_errors
 from hfs_ecrf.views import render_history
 from patients import allocation as allocation_rules
 from patients import selectors, services
@@ -26,15 +27,6 @@ from patients.forms import (
     WithdrawalForm,
 )
 from patients.models import AllocationList, Withdrawal
-
-
-def _form_error(form, error: ValidationError) -> None:
-    """Attach a service's ValidationError to the form, field by field where it names one."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @require_GET
@@ -91,7 +83,7 @@ def screening_new(request: HttpRequest) -> HttpResponse:
         try:
             screening = services.screening_record(screening=form.instance, user=request.user)
         except ValidationError as error:
-            _form_error(form, error)
+            attach_errors(form, error)
         else:
             messages.success(
                 request,
@@ -165,7 +157,7 @@ def baseline_b12(request: HttpRequest, study_id: str) -> HttpResponse:
                     reason=_("values confirmed") if warnings else "",
                 )
             except ValidationError as error:
-                _form_error(form, error)
+                attach_errors(form, error)
             else:
                 messages.success(request, _("Baseline B12 saved."))
                 return redirect(patient)
@@ -208,7 +200,7 @@ def withdraw(request: HttpRequest, study_id: str) -> HttpResponse:
         try:
             services.patient_withdraw(withdrawal=form.instance, user=request.user)
         except ValidationError as error:
-            _form_error(form, error)
+            attach_errors(form, error)
         else:
             messages.success(request, _("Withdrawal recorded."))
             return redirect(patient)

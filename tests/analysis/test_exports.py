@@ -258,6 +258,7 @@ def _bundle_with(tmp_path, edit) -> str:
     return str(path)
 
 
+@pytest.mark.django_db(transaction=True)  # flush needs a real transaction
 def test_a_hard_error_aborts_the_whole_import_with_a_report(cohort, tmp_path, capsys):
     def break_one_value(text: str) -> str:
         rows = _rows(text)
@@ -285,9 +286,13 @@ def test_import_refuses_patients_that_already_have_an_allocation(cohort, tmp_pat
     path = _bundle_with(tmp_path, lambda text: text)
     with pytest.raises(CommandError):
         call_command("import_data", path, "--user", "datamanager", "--accept-warnings")
-    assert "already has an allocation" in capsys.readouterr().err
+    from patients.services import ALREADY_ALLOCATED
+
+    expected = str(ALREADY_ALLOCATED) % {"study_id": Patient.objects.order_by("study_id")[0]}
+    assert expected in capsys.readouterr().err
 
 
+@pytest.mark.django_db(transaction=True)  # flush needs a real transaction
 def test_dry_run_saves_nothing_and_warnings_need_accepting(cohort, tmp_path):
     path = _bundle_with(tmp_path, lambda text: text)
     call_command("flush", interactive=False)
