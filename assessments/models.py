@@ -12,6 +12,7 @@ from assessments.instruments import hads, hdrs, labs, rand36, spasm
 from assessments.items import HADS_LABELS, HDRS_LABELS, RAND36_LABELS, RAND36_OPTIONS
 from assessments.schedule import VISIT_CODES, VISITS
 from hfs_ecrf.audit import AuditedModel
+from hfs_ecrf.validation import future_dates
 from patients.models import Patient
 
 
@@ -217,7 +218,7 @@ class LabPanel(CaseReportForm):
         return f"labs {self.visit}"
 
     def clean(self) -> None:
-        errors = {}
+        errors = future_dates(self, "sample_date")
         for code in self.ANALYTE_FIELDS:
             message = self.hard_error(code)
             if message:

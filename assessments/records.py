@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hfs_ecrf.audit import AuditedModel
+from hfs_ecrf.validation import future_dates
 from patients.models import Patient
 
 
@@ -83,8 +84,11 @@ class TreatmentExposure(PatientRecord):
         return f"{self.patient_id} {self.given_on}"
 
     def clean(self) -> None:
+        errors = future_dates(self, "given_on")
         if self.is_study_b12 and (self.dose_ug is None or not self.route):
-            raise ValidationError({"dose_ug": _("A B12 dose needs the dose in µg and the route.")})
+            errors["dose_ug"] = [_("A B12 dose needs the dose in µg and the route.")]
+        if errors:
+            raise ValidationError(errors)
 
 
 class ConcomitantMedication(PatientRecord):
@@ -105,8 +109,11 @@ class ConcomitantMedication(PatientRecord):
         return self.medication
 
     def clean(self) -> None:
+        errors = future_dates(self, "started_on", "stopped_on")
         if self.started_on and self.stopped_on and self.stopped_on < self.started_on:
-            raise ValidationError({"stopped_on": _("The stop date is before the start date.")})
+            errors.setdefault("stopped_on", []).append(_("The stop date is before the start date."))
+        if errors:
+            raise ValidationError(errors)
 
 
 class AdverseEvent(PatientRecord):
@@ -170,5 +177,8 @@ class AdverseEvent(PatientRecord):
         return self.term
 
     def clean(self) -> None:
+        errors = future_dates(self, "onset_on", "ended_on")
         if self.onset_on and self.ended_on and self.ended_on < self.onset_on:
-            raise ValidationError({"ended_on": _("The end date is before the onset date.")})
+            errors.setdefault("ended_on", []).append(_("The end date is before the onset date."))
+        if errors:
+            raise ValidationError(errors)

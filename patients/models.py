@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments.schedule import VISIT_CODES, target_date
 from hfs_ecrf.audit import AuditedModel
+from hfs_ecrf.validation import future_dates
 from patients.allocation import ARMS
 
 IMMUTABLE_ALLOCATION = _("An allocation can never be changed or deleted.")
@@ -464,5 +465,6 @@ class Withdrawal(AuditedModel):
     def clean(self) -> None:
         if self.reason == self.Reason.OTHER and not self.reason_other.strip():
             raise ValidationError({"reason_other": _("Describe the other reason.")})
-        if self.withdrawn_on and self.withdrawn_on > timezone.localdate():
-            raise ValidationError({"withdrawn_on": _("The date cannot be in the future.")})
+        errors = future_dates(self, "withdrawn_on")
+        if errors:
+            raise ValidationError(errors)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments.instruments import labs
 from hfs_ecrf.security import log_event
+from hfs_ecrf.validation import FUTURE_DATE
 from patients import allocation as allocation_rules
 from patients.dates import age_in_years
 from patients.models import (
@@ -33,7 +34,6 @@ ALREADY_ENROLLED = _("This person is already enrolled.")
 UNDER_18 = _(
     "The person is %(age)s years old on the consent date; the trial enrols adults aged 18 or over."
 )
-FUTURE_DATE = _("The date cannot be in the future.")
 CONSENT_BEFORE_BIRTH = _("The consent date is before the date of birth.")
 REFUSED_NO_CONSENT = _("Randomisation refused: no informed consent is recorded.")
 REFUSED_NOT_ELIGIBLE = _(

@@ -298,3 +298,35 @@ def test_adverse_events_are_recorded_with_checks(alice, patient):
     data["ended_on"] = ""
     assert login(alice).post(url, data).status_code == 302
     assert "injection site pain" in login(alice).get(url).content.decode()
+
+
+def test_dates_in_the_future_are_refused_on_labs_and_records(alice, patient):
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    response = _post(
+        login(alice),
+        patient,
+        "V0",
+        "labs",
+        {
+            "sample_date": tomorrow,
+            "b12_value": "300",
+            "b12_unit": "pmol/L",
+            "cortisol_unit": "nmol/L",
+            "dopamine_unit": "pmol/L",
+            "dopamine_matrix": "plasma",
+        },
+    )
+    assert "sample_date" in response.context["form"].errors
+    url = reverse("assessments:records", args=[patient.study_id, "ae"])
+    response = login(alice).post(
+        url,
+        {
+            "term": "rash",
+            "onset_on": tomorrow,
+            "severity": "mild",
+            "relation": "unlikely",
+            "action": "none",
+            "outcome": "recovering",
+        },
+    )
+    assert "onset_on" in response.context["form"].errors
