@@ -204,6 +204,22 @@ class LabPanel(CaseReportForm):
         _("dopamine (pmol/L)"), max_digits=14, decimal_places=3, null=True, editable=False
     )
 
+    # One row per analyte on the form: value, unit and qualifier side by side.
+    LAYOUT = (
+        ("sample_date", "sample_time"),
+        *(
+            (f"{a}_value", f"{a}_unit", f"{a}_qualifier", f"{a}_ref_low", f"{a}_ref_high")
+            for a in ("b12", "cortisol")
+        ),
+        (
+            "dopamine_value",
+            "dopamine_unit",
+            "dopamine_qualifier",
+            "dopamine_matrix",
+            "dopamine_ref_low",
+            "dopamine_ref_high",
+        ),
+    )
     ANALYTE_FIELDS = {
         "b12": "b12_pmol_l",
         "cortisol": "cortisol_nmol_l",

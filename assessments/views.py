@@ -125,12 +125,18 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
             "conflict": conflict,
             "is_questionnaire": model in QUESTIONNAIRES,
             "item_fields": [form[name] for name in getattr(model, "ITEMS", ())],
-            "other_fields": [
-                form[n] for n in model.ENTRY_FIELDS if n not in getattr(model, "ITEMS", ())
-            ],
+            "field_rows": _layout(form, model),
             "can_enter": can(request.user, "enter_data"),
         },
     )
+
+
+def _layout(form, model) -> list[list]:
+    """Rows of bound fields: the model's LAYOUT, else three per row (items are a grid)."""
+    items = set(getattr(model, "ITEMS", ()))
+    names = [n for n in model.ENTRY_FIELDS if n not in items]
+    rows = getattr(model, "LAYOUT", None) or [names[i : i + 3] for i in range(0, len(names), 3)]
+    return [[form[name] for name in row] for row in rows]
 
 
 @require_GET
