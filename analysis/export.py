@@ -24,7 +24,6 @@ from analysis.results import software_versions
 from assessments.schedule import VISIT_CODES
 from patients.models import Patient
 
-FORMATS = ("csv-long", "csv-wide", "dictionary", "spss", "bundle")
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_PATIENTS = 2000
 ANCHOR_NOTE = "dates are days since randomisation (day 0); before randomisation, since consent"
@@ -42,18 +41,6 @@ RELATIVE = {
     "started_on": "start_day",
     "stopped_on": "stop_day",
 }
-# Derived flags the export leaves out: they come back from the data on import.
-DERIVED_PATIENT_COLUMNS = [
-    "exposure_records",
-    "b12_doses",
-    "received_allocation",
-    "male",
-    "itt",
-    "mitt",
-    "pp",
-    "withdrawn",
-    "b12_deficient_baseline",
-]
 
 
 @dataclass
@@ -457,10 +444,6 @@ def to_csv_text(frame: pd.DataFrame, header: bool = True) -> str:
     return integers_as_integers(frame).to_csv(
         index=False, header=header, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
     )
-
-
-def as_csv_text(frame: pd.DataFrame) -> str:
-    return to_csv_text(frame)
 
 
 def log_export(*, user: Any, export_format: str, options: ExportOptions, rows: int) -> None:

@@ -96,7 +96,7 @@ def download(user, export_format: str, options: export.ExportOptions) -> HttpRes
     if export_format in CSV_TABLES:
         return _stream(user, export_format, CSV_TABLES[export_format], options, stamp)
     if export_format == "dictionary":
-        text = export.as_csv_text(export.dictionary())
+        text = export.to_csv_text(export.dictionary())
         export.log_export(
             user=user, export_format=export_format, options=options, rows=text.count("\n") - 1
         )

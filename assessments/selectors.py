@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assessments.models import CRF_MODELS, FormStatus, Visit
+from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE
 
 NOT_STARTED = "not_started"
@@ -46,7 +46,3 @@ def visit_grid(patients: list[Any]) -> list[dict[str, Any]]:
             cells.append({"spec": spec, "visit": visit, "forms": forms})
         grid.append({"patient": patient, "cells": cells})
     return grid
-
-
-def is_complete(state: str) -> bool:
-    return state in {FormStatus.COMPLETE, FormStatus.NOT_DONE}

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models import CaseReportForm, FormStatus, LabPanel, Visit
+from assessments.models import CaseReportForm, FormStatus, Visit
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
 from patients.models import Patient, Withdrawal
@@ -181,16 +181,6 @@ def crf_save(
         history_reason = f"{history_reason} [confirmed: {confirmed_warnings}]".strip()
     form.save_audited(user=user, reason=history_reason)
     return form
-
-
-@transaction.atomic
-def lab_panel_save(*, panel: LabPanel, user: Any, reason: str = "") -> LabPanel:
-    """Baseline labs entered before randomisation (draft until the visit form completes it)."""
-    panel.updated_by = user
-    panel.version = (panel.version or 0) + 1 if panel.pk else 1
-    panel.full_clean()
-    panel.save_audited(user=user, reason=reason)
-    return panel
 
 
 @transaction.atomic

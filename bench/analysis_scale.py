@@ -18,23 +18,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FLOOR_SQL = """
+from bench._floor import FLOOR_FROM  # noqa: E402
+
+FLOOR_SQL = f"""
 SELECT p.study_id, s.code, a.arm, a.randomised_on, p.age_at_consent, h.sex,
        h.disease_duration_months, v.code, v.visit_date, v.status,
        sp.vas_frequency, sp.vas_intensity, sp.jankovic_severity, sp.jankovic_frequency,
        sp.jankovic_total, sp.spasm_rate_per_min,
        l.b12_pmol_l, l.cortisol_nmol_l, l.dopamine_pmol_l,
        r.*, hd.*, hr.*
-FROM patients_patient p
-JOIN patients_site s ON s.id = p.site_id
-LEFT JOIN patients_allocation a ON a.patient_id = p.id
-LEFT JOIN patients_medicalhistory h ON h.patient_id = p.id
-JOIN assessments_visit v ON v.patient_id = p.id
-LEFT JOIN assessments_spasmassessment sp ON sp.visit_id = v.id
-LEFT JOIN assessments_labpanel l ON l.visit_id = v.id
-LEFT JOIN assessments_rand36 r ON r.visit_id = v.id
-LEFT JOIN assessments_hads hd ON hd.visit_id = v.id
-LEFT JOIN assessments_hdrs17 hr ON hr.visit_id = v.id
+{FLOOR_FROM.strip()}
 WHERE s.code = ANY(%s)
 """
 

@@ -20,24 +20,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._floor import FLOOR_FROM  # noqa: E402
+
 FLOOR_SQL = """
 COPY (
   SELECT p.study_id, s.code, a.arm, p.age_at_consent, h.sex, v.code, v.visit_date, v.status,
          sp.*, l.*, r.*, hd.*, hr.*
-  FROM patients_patient p
-  JOIN patients_site s ON s.id = p.site_id
-  LEFT JOIN patients_allocation a ON a.patient_id = p.id
-  LEFT JOIN patients_medicalhistory h ON h.patient_id = p.id
-  JOIN assessments_visit v ON v.patient_id = p.id
-  LEFT JOIN assessments_spasmassessment sp ON sp.visit_id = v.id
-  LEFT JOIN assessments_labpanel l ON l.visit_id = v.id
-  LEFT JOIN assessments_rand36 r ON r.visit_id = v.id
-  LEFT JOIN assessments_hads hd ON hd.visit_id = v.id
-  LEFT JOIN assessments_hdrs17 hr ON hr.visit_id = v.id
+  {joins}
   WHERE s.code IN ({codes})
   ORDER BY p.study_id, v.code
 ) TO STDOUT WITH CSV HEADER
-"""
+""".replace("{joins}", FLOOR_FROM.strip())
 
 
 def worker(kind: str, codes: list[str]) -> None:

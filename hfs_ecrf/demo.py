@@ -207,7 +207,7 @@ def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:
     from decimal import Decimal
 
     from assessments.models import LabPanel
-    from assessments.services import lab_panel_save, visit_get_or_create
+    from assessments.services import crf_save, visit_get_or_create
 
     visit = visit_get_or_create(patient=patient, code="V0", user=user)
     panel = LabPanel(
@@ -215,9 +215,13 @@ def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:
         sample_date=on,
         b12_value=Decimal(str(round(profile.b12_baseline, 1))),
         b12_unit="pmol/L",
-        warnings_confirmed="synthetic demo value",
     )
-    lab_panel_save(panel=panel, user=user, reason="synthetic demo data")
+    crf_save(
+        form=panel,
+        user=user,
+        reason="synthetic demo data",
+        confirmed_warnings="synthetic demo value",
+    )
 
 
 def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
@@ -228,7 +232,7 @@ def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
     import numpy as np
 
     from assessments import services as crf
-    from assessments.models import CRF_MODELS, Visit
+    from assessments.models import CRF_MODELS, LabPanel, Visit
     from assessments.schedule import VISIT_CODES, VISITS
 
     rng = np.random.default_rng([seed, profile.index, 7])
@@ -262,17 +266,13 @@ def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
                 form.sample_date = visit.visit_date
                 form.sample_time = _demo_time(rng)
                 for analyte in spec.lab_analytes:
-                    canonical = {
-                        "b12": "b12_pmol_l",
-                        "cortisol": "cortisol_nmol_l",
-                        "dopamine": "dopamine_pmol_l",
-                    }[analyte]
+                    canonical = LabPanel.ANALYTE_FIELDS[analyte]
+                    # the baseline B12 was entered before randomisation; keep it
                     value = v[canonical] if code != "V0" or analyte != "b12" else None
                     if value is not None:
                         setattr(form, f"{analyte}_value", Decimal(str(value)))
             else:
-                key = {"rand36": "rand36", "hads": "hads", "hdrs": "hdrs"}[form_code]
-                for item, answer in items[key].items():
+                for item, answer in items[form_code].items():
                     setattr(form, f"q{item:02d}", answer)
             blanked = _blank_some(form, rng)
             crf.crf_save(

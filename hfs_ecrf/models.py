@@ -31,7 +31,6 @@ class SecurityEvent(models.Model):
         ACCOUNT_CREATED = "account_created", _("account created")
         ROLE_CHANGED = "role_changed", _("role changed")
         SITE_CHANGED = "site_changed", _("site membership changed")
-        PASSWORD_CHANGED = "password_changed", _("password changed")
         ALLOCATION_VIEWED = "allocation_viewed", _("allocation list viewed")
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)

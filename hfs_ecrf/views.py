@@ -12,7 +12,7 @@ from hfs_ecrf.audit import history_rows
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Each role lands on a page that shows what it works with."""
-    from patients.services import exhausted_strata
+    from patients.selectors import exhausted_strata
 
     strata_warnings = exhausted_strata() if can(request.user, "manage_allocation") else []
     return render(

@@ -212,30 +212,6 @@ def _first_free_slot(active: AllocationList, site: Site, deficient: bool) -> Any
     )
 
 
-def exhausted_strata() -> list[dict[str, Any]]:
-    """Strata of the active list with at most 2 free slots (for the data managers' home)."""
-    from django.db.models import Count, Q
-
-    active = AllocationList.objects.filter(is_active=True).first()
-    if active is None:
-        return []
-    rows = (
-        AllocationSlot.objects.filter(allocation_list=active)
-        .values("site__code", "b12_deficient")
-        .annotate(total=Count("id"), free=Count("id", filter=Q(allocation__isnull=True)))
-        .order_by("site__code", "-b12_deficient")
-    )
-    return [
-        {
-            "stratum": allocation_rules.stratum_label(r["site__code"], r["b12_deficient"]),
-            "free": r["free"],
-            "total": r["total"],
-        }
-        for r in rows
-        if r["free"] <= 2
-    ]
-
-
 @transaction.atomic
 def allocation_list_create(
     *,

@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from assessments.models import LabPanel
+from assessments.models import FormStatus, LabPanel
 from assessments.selectors import visit_grid
-from assessments.services import lab_panel_save, visit_get_or_create
+from assessments.services import crf_save, visit_get_or_create
 from hfs_ecrf.access import arm_visible, can, requires, sites_for
 from hfs_ecrf.forms import attach_errors
 from hfs_ecrf.views import render_history
@@ -149,12 +149,15 @@ def baseline_b12(request: HttpRequest, study_id: str) -> HttpResponse:
         form.instance.visit = visit_get_or_create(patient=patient, code="V0", user=request.user)
         warnings = form.instance.soft_warnings()
         if form.apply_soft_warnings(warnings):
-            form.instance.warnings_confirmed = form.confirmation_text(warnings)
+            # The same save as the visit's lab form (versioned, audited); a panel already
+            # marked complete stays complete.
+            panel = form.instance
             try:
-                lab_panel_save(
-                    panel=form.instance,
+                crf_save(
+                    form=panel,
                     user=request.user,
-                    reason=_("values confirmed") if warnings else "",
+                    action="complete" if panel.status == FormStatus.COMPLETE else "draft",
+                    confirmed_warnings=form.confirmation_text(warnings),
                 )
             except ValidationError as error:
                 attach_errors(form, error)
@@ -238,7 +241,7 @@ def allocation_list(request: HttpRequest) -> HttpResponse:
             "slots": slots,
             "generate_form": generate_form,
             "upload_form": upload_form,
-            "strata_warnings": services.exhausted_strata(),
+            "strata_warnings": selectors.exhausted_strata(),
         },
     )
 

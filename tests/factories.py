@@ -9,12 +9,20 @@ from decimal import Decimal
 from django.utils import timezone
 
 from assessments.models import LabPanel
-from assessments.services import lab_panel_save, visit_get_or_create
+from assessments.services import crf_save, visit_get_or_create
 from patients import allocation as allocation_rules
 from patients import services
 from patients.models import Consent, Identity, MedicalHistory, Screening
 
 _numbers = itertools.count(1)
+
+# A complete spasm assessment as the web form posts it.
+SPASM = {
+    "vas_frequency": "64",
+    "vas_intensity": "55",
+    "jankovic_severity": "3",
+    "jankovic_frequency": "2",
+}
 
 ELIGIBLE = {
     "inc_adult": True,
@@ -68,7 +76,7 @@ def baseline_b12(patient, user, value: str = "250", unit: str = "pmol/L") -> Lab
         b12_value=Decimal(value),
         b12_unit=unit,
     )
-    return lab_panel_save(panel=panel, user=user)
+    return crf_save(form=panel, user=user)
 
 
 def allocation_list(site_codes, *, seed: int = 7, per_stratum: int = 30, user=None):

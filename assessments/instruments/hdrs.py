@@ -23,7 +23,6 @@ MAXIMA: dict[int, int] = {
     16: 2,
     17: 2,
 }
-NOT_ASSESSED = "not_assessed"
 # Upper bounds of each band; the last band is open. Configurable per protocol.
 DEFAULT_BANDS: tuple[tuple[int, str], ...] = (
     (7, "none"),

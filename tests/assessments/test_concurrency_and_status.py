@@ -9,13 +9,7 @@ from django.urls import reverse
 from assessments.models import SpasmAssessment
 from tests import factories
 from tests.conftest import login, make_user
-
-SPASM = {
-    "vas_frequency": "64",
-    "vas_intensity": "55",
-    "jankovic_severity": "3",
-    "jankovic_frequency": "2",
-}
+from tests.factories import SPASM
 
 
 def test_the_second_of_two_simultaneous_editors_is_refused_and_nothing_is_lost(alice, site_a):

@@ -14,6 +14,7 @@ from assessments.services import REASON_REQUIRED
 from tests import factories
 from tests.assessments.test_scoring import VECTOR
 from tests.conftest import login
+from tests.factories import SPASM
 
 
 def _url(patient, code, form):
@@ -40,14 +41,6 @@ def _post(client, patient, code, form, data, action="draft", base_version=None):
 def patient(alice, site_a):
     factories.allocation_list(["SMR"])
     return factories.randomised(site_a, alice)
-
-
-SPASM = {
-    "vas_frequency": "64",
-    "vas_intensity": "55",
-    "jankovic_severity": "3",
-    "jankovic_frequency": "2",
-}
 
 
 def test_a_complete_spasm_form_stores_its_scores(alice, patient):

@@ -43,7 +43,7 @@ class Command(BaseCommand):
                     target.writelines(chunks)
             rows = result.rows[CSV_TABLES[fmt]]
         elif fmt == "dictionary":
-            text = export.as_csv_text(export.dictionary())
+            text = export.to_csv_text(export.dictionary())
             (sys.stdout.write(text) if out == "-" else Path(out).write_text(text, encoding="utf-8"))
             rows = text.count("\n") - 1
         elif fmt == "spss":
