@@ -15,7 +15,8 @@ from analysis import export
 from analysis.models import ExportLog
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
-from hfs_ecrf.access import requires, sites_for
+from hfs_ecrf.access import requires
+from patients.selectors import sites_for
 
 FORMAT_CHOICES = [
     ("csv-long", _("CSV, long (one row per patient and visit)")),

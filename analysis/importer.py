@@ -27,6 +27,7 @@ from analysis.export import BUNDLE_FILES, DANGEROUS_PREFIXES, RELATIVE
 from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
+from hfs_ecrf.validation import UnconfirmedWarnings
 from patients import services as patient_services
 from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
 from patients.models import Site, Withdrawal
@@ -123,6 +124,21 @@ def import_data(
 
 class _Rollback(Exception):
     pass
+
+
+def _save_reporting_warnings(save: Any, report: Any, **kwargs: Any) -> Any:
+    """Call a service that warns; report each soft warning it refuses, then save confirmed.
+
+    The service decides what is a warning. The import is all-or-nothing: a run whose warnings
+    were not accepted (``--accept-warnings``) is rolled back as a whole in ``import_data``, so
+    saving past a warning here only lets the check go on to the rows that follow.
+    """
+    try:
+        return save(**kwargs)
+    except UnconfirmedWarnings as refused:
+        for name, message in refused.warnings.items():
+            report(name, message)
+        return save(**kwargs, confirmed=True)
 
 
 class _Importer:
@@ -235,14 +251,15 @@ class _Importer:
         if not form.is_valid():
             self._form_errors(form, number, values)
             return
-        warning = crf_services.visit_window_warning(form.instance)
-        if warning:
-            self.report.warnings.append(
-                Problem(BUNDLE_FILES["long"], number, "visit_date", values["visit_date"], warning)
-            )
         try:
-            visit = crf_services.visit_save(
-                visit=form.instance, user=self.user, reason=f"imported from {self.file}"
+            visit = _save_reporting_warnings(
+                crf_services.visit_save,
+                lambda name, message: self.report.warnings.append(
+                    Problem(BUNDLE_FILES["long"], number, name, values.get(name, ""), message)
+                ),
+                visit=form.instance,
+                user=self.user,
+                reason=f"imported from {self.file}",
             )
         except ValidationError as error:
             for name, messages in _error_items(error):
@@ -274,9 +291,10 @@ class _Importer:
             )
             return
         instance = form.instance
-        warnings = instance.soft_warnings(crf_services.previous_form(instance))
-        for name, message in warnings.items():
-            self.report.warnings.append(
+        action = "draft" if instance.missing_required() else "complete"
+        _save_reporting_warnings(
+            crf_services.crf_save,
+            lambda name, message: self.report.warnings.append(
                 Problem(
                     BUNDLE_FILES["long"],
                     number,
@@ -284,14 +302,11 @@ class _Importer:
                     values.get(name, ""),
                     str(message),
                 )
-            )
-        action = "draft" if instance.missing_required() else "complete"
-        crf_services.crf_save(
+            ),
             form=instance,
             user=self.user,
             action=action,
             reason=f"imported from {self.file}",
-            confirmed_warnings="; ".join(f"{k}: {v}" for k, v in warnings.items()),
         )
         self.report.forms += 1
 

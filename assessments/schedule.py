@@ -29,6 +29,8 @@ SCHEDULE: tuple[VisitSpec, ...] = (
 )
 VISITS = {spec.code: spec for spec in SCHEDULE}
 VISIT_CODES = tuple(VISITS)
+BASELINE_VISIT = VISIT_CODES[0]  # the baseline B12 taken here sets the randomisation stratum
+FINAL_VISIT = VISIT_CODES[-1]  # a patient who has done it has completed the study
 
 
 def target_date(code: str, day0: date) -> date:

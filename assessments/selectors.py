@@ -1,11 +1,18 @@
-"""Reads of visits and form states shared by the patient page and the status dashboard."""
+"""Reads of visits, form states and each patient's progress through the schedule, shared by the
+patient pages, the status dashboard and the demo checks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from django.db.models import Prefetch, QuerySet
+
 from assessments.models import CRF_MODELS, Visit
-from assessments.schedule import SCHEDULE
+from assessments.schedule import FINAL_VISIT, SCHEDULE, VISIT_CODES, target_date
+from patients.models import Patient, PatientStatus
+from patients.selectors import patient_list
 
 NOT_STARTED = "not_started"
 
@@ -46,3 +53,49 @@ def visit_grid(patients: list[Any]) -> list[dict[str, Any]]:
             cells.append({"spec": spec, "visit": visit, "forms": forms})
         grid.append({"patient": patient, "cells": cells})
     return grid
+
+
+def patients_with_visits(user: Any) -> QuerySet[Patient]:
+    """The user's patients (patients.selectors.patient_list) with their visits, in code order."""
+    return patient_list(user).prefetch_related(
+        Prefetch("visits", queryset=Visit.objects.order_by("code"))
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: str
+    next_visit: tuple[str, date] | None
+
+    @property
+    def status_label(self) -> str:
+        return PatientStatus(self.status).label
+
+
+def patient_progress(patient: Patient) -> Progress:
+    """Where the patient stands: withdrawn, completed (the final visit done), randomised or
+    enrolled; and the first scheduled visit not yet done or missed, with its target date.
+    Reads relations the selectors load up front (no query per patient)."""
+    allocation = patient.allocation_or_none
+    withdrawn = patient.withdrawal_or_none is not None
+    visits = list(patient.visits.all())
+    if withdrawn:
+        status = PatientStatus.WITHDRAWN
+    elif any(v.code == FINAL_VISIT and v.status == Visit.Status.DONE for v in visits):
+        status = PatientStatus.COMPLETED
+    elif allocation is not None:
+        status = PatientStatus.RANDOMISED
+    else:
+        status = PatientStatus.ENROLLED
+    next_visit = None
+    if allocation is not None and not withdrawn:
+        finished = {v.code for v in visits if v.status in {Visit.Status.DONE, Visit.Status.MISSED}}
+        next_visit = next(
+            (
+                (code, target_date(code, allocation.randomised_on))
+                for code in VISIT_CODES
+                if code not in finished
+            ),
+            None,
+        )
+    return Progress(status=status, next_visit=next_visit)

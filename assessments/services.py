@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.models import CaseReportForm, FormStatus, Visit
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
+from hfs_ecrf.validation import refuse_unconfirmed
 from patients.models import Patient, Withdrawal
 
 WITHDRAWN_NO_NEW_VISITS = _(
@@ -80,19 +81,24 @@ def visit_window_warning(visit: Visit) -> str | None:
 
 
 @transaction.atomic
-def visit_save(*, visit: Visit, user: Any, reason: str = "") -> Visit:
-    """Record the visit date and status (done, or missed with a reason)."""
+def visit_save(*, visit: Visit, user: Any, reason: str = "", confirmed: bool = False) -> Visit:
+    """Record the visit date and status (done, or missed with a reason).
+
+    A date outside the visit's window is a soft warning: refused with ``UnconfirmedWarnings``
+    unless ``confirmed``; the confirmed warning goes into the audit trail's reason.
+    """
     if visit.pk is None and Withdrawal.objects.filter(patient=visit.patient).exists():
         raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
     errors = visit_date_problems(visit.patient, visit.visit_date)
     if visit.status == Visit.Status.MISSED and not visit.missed_reason.strip():
         errors["missed_reason"] = [MISSED_REASON_REQUIRED]
-    if errors:
-        raise ValidationError(errors)
-    visit.out_of_window = visit_window_warning(visit) is not None
+    warning = visit_window_warning(visit)
+    warnings = {"visit_date": warning} if warning else {}
+    refuse_unconfirmed(warnings, errors, confirmed=confirmed)
+    visit.out_of_window = warning is not None
     visit.version = (visit.version or 0) + 1 if visit.pk else 1
     visit.full_clean()
-    visit.save_audited(user=user, reason=reason)
+    visit.save_audited(user=user, reason="; ".join(filter(None, [reason, *warnings.values()])))
     return visit
 
 
@@ -133,9 +139,14 @@ def crf_save(
     base_version: int | None = None,
     reason: str = "",
     not_done_reason: str = "",
-    confirmed_warnings: str = "",
+    confirmed: bool = False,
 ) -> CaseReportForm:
     """Save one case report form: draft, complete or not done; versioned; audited.
+
+    The form's soft warnings (``soft_warnings`` against the previous visit's form) and its hard
+    errors are found together; unconfirmed warnings refuse the save with ``UnconfirmedWarnings``
+    unless ``confirmed`` (a form "not done" has no values to warn about). The confirmed warnings
+    are kept on the form and in the audit trail.
 
     ``base_version`` is the version the user started from: if the form has changed since, the
     save is refused with the other person's changes (no lost update). Once a form has been
@@ -166,8 +177,8 @@ def crf_save(
         form.status = FormStatus.COMPLETE
     else:
         form.status = FormStatus.DRAFT
-    if errors:
-        raise ValidationError(errors)
+    warnings = {} if action == "not_done" else form.soft_warnings(previous_form(form))
+    confirmed_warnings = refuse_unconfirmed(warnings, errors, confirmed=confirmed)
     form.not_done_reason = not_done_reason if action == "not_done" else ""
     form.ever_complete = bool(form.ever_complete or form.status == FormStatus.COMPLETE)
     if current is not None:

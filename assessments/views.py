@@ -37,18 +37,13 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
     instance = visit or Visit(patient=patient, code=code)
     form = VisitForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        warning = services.visit_window_warning(form.instance)
-        warnings = {"visit_date": warning} if warning else {}
-        if form.apply_soft_warnings(warnings):
-            try:
-                services.visit_save(
-                    visit=form.instance, user=request.user, reason="; ".join(warnings.values())
-                )
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                messages.success(request, _("Visit %(code)s saved.") % {"code": code})
-                return redirect("assessments:visit", study_id=study_id, code=code)
+        try:
+            services.visit_save(visit=form.instance, user=request.user, confirmed=form.confirmed)
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Visit %(code)s saved.") % {"code": code})
+            return redirect("assessments:visit", study_id=study_id, code=code)
     states = selectors.form_states([visit]) if visit else {}
     forms_ = [
         (
@@ -88,30 +83,24 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        warnings = form.instance.soft_warnings(services.previous_form(form.instance))
-        if data["action"] == "not_done" or form.apply_soft_warnings(warnings):
-            try:
-                services.crf_save(
-                    form=form.instance,
-                    user=request.user,
-                    action=data["action"],
-                    base_version=data.get("base_version"),
-                    reason=data.get("reason_for_change", ""),
-                    not_done_reason=data.get("not_done_reason", ""),
-                    confirmed_warnings=form.confirmation_text(warnings)
-                    if data["action"] != "not_done"
-                    else "",
-                )
-            except services.ConflictError as error:
-                conflict = error.changes
-                form.add_error(None, error.messages[0])
-            except ValidationError as error:
-                attach_errors(form, error)
-            else:
-                messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
-                return redirect(
-                    "assessments:crf", study_id=study_id, code=code, form_code=form_code
-                )
+        try:
+            services.crf_save(
+                form=form.instance,
+                user=request.user,
+                action=data["action"],
+                base_version=data.get("base_version"),
+                reason=data.get("reason_for_change", ""),
+                not_done_reason=data.get("not_done_reason", ""),
+                confirmed=form.confirmed,
+            )
+        except services.ConflictError as error:
+            conflict = error.changes
+            form.add_error(None, error.messages[0])
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
+            return redirect("assessments:crf", study_id=study_id, code=code, form_code=form_code)
     saved = model.objects.filter(visit=visit).first()
     return render(
         request,

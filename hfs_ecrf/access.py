@@ -77,12 +77,6 @@ def scope_to_sites(queryset: QuerySet, user: Any, site_path: str = "site") -> Qu
     return queryset.filter(**{f"{site_path}__in": site_ids})
 
 
-def sites_for(user: Any) -> QuerySet:
-    from patients.models import Site
-
-    return scope_to_sites(Site.objects.all(), user, site_path="pk")
-
-
 def arm_visible(user: Any) -> bool:
     role = role_of(user)
     return role is not None and role.value in settings.ARM_VISIBLE_TO_ROLES
@@ -94,10 +88,7 @@ def role_context(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     role = role_of(user)
-    from patients.models import Site
-
     return {
-        "demo_data": Site.objects.filter(is_demo=True).exists(),
         "study_role": role,
         "study_role_label": ROLE_LABELS.get(role, ""),
         "study_can": {

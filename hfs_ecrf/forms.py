@@ -6,8 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from hfs_ecrf.validation import NEEDS_CONFIRMATION, UnconfirmedWarnings
+
 CONFIRM_LABEL = _("Value confirmed: I have checked the unusual values against the source.")
-NEEDS_CONFIRMATION = _("Unusual values need your confirmation before the form is saved.")
 
 
 class DateInput(forms.DateInput):
@@ -22,23 +23,14 @@ class TimeInput(forms.TimeInput):
 
 
 class SoftWarningsMixin(forms.Form):
-    """Adds 'value confirmed': a form with soft warnings saves only once the user ticks it."""
+    """Adds 'value confirmed'. The service decides (hfs_ecrf.validation.refuse_unconfirmed); the
+    view passes ``confirmed`` and shows a refusal with ``attach_errors``."""
 
     confirm_warnings = forms.BooleanField(label=CONFIRM_LABEL, required=False)
 
-    def apply_soft_warnings(self, warnings: dict[str, str]) -> bool:
-        """True when the form may be saved; otherwise the warnings are shown on their fields."""
-        self.soft_warnings = warnings
-        if not warnings or self.cleaned_data.get("confirm_warnings"):
-            return True
-        for field, message in warnings.items():
-            self.add_error(field if field in self.fields else None, message)
-        self.add_error("confirm_warnings", NEEDS_CONFIRMATION)
-        return False
-
-    @staticmethod
-    def confirmation_text(warnings: dict[str, str]) -> str:
-        return "; ".join(f"{field}: {message}" for field, message in warnings.items())
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.cleaned_data.get("confirm_warnings"))
 
 
 class StudyModelForm(forms.ModelForm):
@@ -52,9 +44,12 @@ class StudyModelForm(forms.ModelForm):
 
 
 def attach_errors(form: forms.BaseForm, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on the field it names where it has one."""
+    """Show a service's ValidationError on the form, on the field it names where it has one;
+    unconfirmed soft warnings also ask for the 'value confirmed' tick."""
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+    if isinstance(error, UnconfirmedWarnings) and "confirm_warnings" in form.fields:
+        form.add_error("confirm_warnings", NEEDS_CONFIRMATION)

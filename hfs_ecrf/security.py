@@ -1,7 +1,8 @@
 """Writes account and access events to the security log.
 
 Django and django-axes announce logins, failures and lockouts only through signals, so this is
-the one place where the project listens to signals; the handlers only record, never decide.
+the one place where the project listens to signals (patients/apps.py adds the site-membership
+handlers, which call ``log_event``); the handlers only record, never decide.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_save
 from simple_history.models import HistoricalRecords
 
 from hfs_ecrf.models import SecurityEvent
@@ -88,26 +89,7 @@ def _on_groups_changed(sender: Any, instance: Any, action: str, pk_set: Any, **k
     log_event(SecurityEvent.Kind.ROLE_CHANGED, user=instance, detail=f"groups now: {names}")
 
 
-def _on_membership_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return
-    action = "removed from" if kwargs.get("signal") is post_delete else "added to"
-    log_event(
-        SecurityEvent.Kind.SITE_CHANGED,
-        user=instance.user,
-        detail=f"{action} site {instance.site.code}",
-    )
-
-
 def connect() -> None:
-    from patients.models import SiteMembership
-
-    post_save.connect(
-        _on_membership_changed, sender=SiteMembership, dispatch_uid="security_membership_saved"
-    )
-    post_delete.connect(
-        _on_membership_changed, sender=SiteMembership, dispatch_uid="security_membership_deleted"
-    )
     user_model = get_user_model()
     user_logged_in.connect(_on_login, dispatch_uid="security_login")
     user_logged_out.connect(_on_logout, dispatch_uid="security_logout")

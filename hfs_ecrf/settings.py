@@ -40,7 +40,10 @@ INSTALLED_APPS = [
     "hfs_ecrf",
     "patients",
     "assessments",
+    "randomisation",
+    "monitoring",
     "analysis",
+    "demo",  # synthetic data for the quickstart; last, it may use every other app
 ]
 
 MIDDLEWARE = [
@@ -73,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hfs_ecrf.access.role_context",
+                "patients.context_processors.demo_data",
             ],
         },
     },

@@ -1,13 +1,13 @@
+"""The project's URLs: each app's by string (include), so the core imports no app."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from hfs_ecrf import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("monitoring.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -21,9 +21,13 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
-    path("sites/<str:code>/history/", views.site_history, name="site_history"),
+    path("sites/", include("patients.site_urls")),
     path("admin/", admin.site.urls),
+    # The patient page ("patients/<study_id>/") last: it would match "patients/allocation/" and
+    # "patients/screening/" otherwise. Every URL is unchanged by the split into apps.
+    path("patients/", include("randomisation.urls")),
     path("patients/", include("patients.urls")),
+    path("patients/", include("monitoring.patient_urls")),
     path("visits/", include("assessments.urls")),
     path("analysis/", include("analysis.urls")),
 ]

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
-
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -9,10 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessments.schedule import VISIT_CODES, target_date
 from hfs_ecrf.audit import AuditedModel
 from hfs_ecrf.validation import future_dates
-from patients.allocation import ARMS
 
 IMMUTABLE_ALLOCATION = _("An allocation can never be changed or deleted.")
 
@@ -69,9 +65,6 @@ class SiteMembership(AuditedModel):
 class Arm(models.TextChoices):
     STANDARD = "standard", _("standard therapy")
     B12 = "b12", _("standard therapy + vitamin B12")
-
-
-assert tuple(Arm.values) == ARMS  # noqa: S101 - the pure generator and the model agree
 
 
 # --- screening -------------------------------------------------------------------------------
@@ -206,9 +199,11 @@ class Patient(AuditedModel):
     def get_absolute_url(self) -> str:
         from django.urls import reverse
 
-        return reverse("patients:detail", kwargs={"study_id": self.study_id})
+        # The patient page composes several apps; it lives in monitoring (ARCHITECTURE.md).
+        return reverse("monitoring:patient_detail", kwargs={"study_id": self.study_id})
 
-    # The properties below read relations that selectors load up front (no query per patient).
+    # The properties below read relations that selectors load up front (no query per patient);
+    # progress through the visits is assessments.selectors.patient_progress.
 
     @property
     def allocation_or_none(self) -> Allocation | None:
@@ -217,31 +212,6 @@ class Patient(AuditedModel):
     @property
     def withdrawal_or_none(self) -> Withdrawal | None:
         return _related_or_none(self, "withdrawal")
-
-    @property
-    def status(self) -> str:
-        if self.withdrawal_or_none is not None:
-            return PatientStatus.WITHDRAWN
-        if any(v.code == "V3" and v.status == "done" for v in self.visits.all()):
-            return PatientStatus.COMPLETED
-        if self.allocation_or_none is not None:
-            return PatientStatus.RANDOMISED
-        return PatientStatus.ENROLLED
-
-    @property
-    def status_label(self) -> str:
-        return PatientStatus(self.status).label
-
-    def next_visit(self) -> tuple[str, date] | None:
-        """The first scheduled visit not yet done or missed, with its target date."""
-        allocation = self.allocation_or_none
-        if allocation is None or self.withdrawal_or_none is not None:
-            return None
-        finished = {v.code for v in self.visits.all() if v.status in {"done", "missed"}}
-        for code in VISIT_CODES:
-            if code not in finished:
-                return code, target_date(code, allocation.randomised_on)
-        return None
 
 
 class PatientStatus(models.TextChoices):

@@ -9,10 +9,9 @@ from decimal import Decimal
 from django.utils import timezone
 
 from assessments.models import LabPanel
-from assessments.services import crf_save, visit_get_or_create
-from patients import allocation as allocation_rules
 from patients import services
 from patients.models import Consent, Identity, MedicalHistory, Screening
+from randomisation import services as randomisation_services
 
 _numbers = itertools.count(1)
 
@@ -69,27 +68,20 @@ def enrol(
 
 
 def baseline_b12(patient, user, value: str = "250", unit: str = "pmol/L") -> LabPanel:
-    visit = visit_get_or_create(patient=patient, code="V0", user=user)
+    """The baseline B12 through the randomisation service; unusual test values are confirmed."""
     panel = LabPanel(
-        visit=visit,
         sample_date=timezone.localdate() - timedelta(days=14),
         b12_value=Decimal(value),
         b12_unit=unit,
     )
-    return crf_save(form=panel, user=user)
+    return randomisation_services.baseline_b12_save(
+        patient=patient, panel=panel, user=user, confirmed=True
+    )
 
 
 def allocation_list(site_codes, *, seed: int = 7, per_stratum: int = 30, user=None):
-    slots = allocation_rules.generate_list(
-        seed=seed, sites=site_codes, per_stratum=per_stratum, block_sizes=[2, 4, 6]
-    )
-    return services.allocation_list_create(
-        slots=slots,
-        user=user,
-        source="generated",
-        seed=seed,
-        per_stratum=per_stratum,
-        block_sizes="2,4,6",
+    return randomisation_services.allocation_list_generate(
+        seed=seed, sites=list(site_codes), per_stratum=per_stratum, block_sizes=[2, 4, 6], user=user
     )
 
 
@@ -106,7 +98,7 @@ def randomised(site, user, *, b12: str = "250", days_ago: int = 90):
 
     patient = enrol(site, user, consented=timezone.localdate() - timedelta(days=days_ago + 5))
     baseline_b12(patient, user, value=b12)
-    services.patient_randomise(
+    randomisation_services.patient_randomise(
         patient=patient, user=user, randomised_on=timezone.localdate() - timedelta(days=days_ago)
     )
     patient.refresh_from_db()

@@ -20,7 +20,7 @@ from django.utils import timezone
 from analysis.models import ExportLog
 from assessments.models import AdverseEvent, LabPanel, SpasmAssessment
 from assessments.services import patient_record_save
-from hfs_ecrf.demo import seed_accounts, seed_cohort
+from demo.seed import seed_accounts, seed_cohort
 from patients.models import Identity, Patient
 from tests.conftest import login
 

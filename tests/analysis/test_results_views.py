@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from analysis.dataset import build_dataset
 from assessments.models import SpasmAssessment
-from hfs_ecrf.demo import seed_accounts, seed_cohort
+from demo.seed import seed_accounts, seed_cohort
 from patients.models import Identity
 from tests.conftest import login
 
@@ -49,7 +49,7 @@ def seed_cohort_more(sites):
     user = User.objects.get(username="clinician_a")
     for _ in range(12):
         patient = factories.ready_to_randomise(sites["SMR"], user)
-        factories.services.patient_randomise(patient=patient, user=user)
+        factories.randomisation_services.patient_randomise(patient=patient, user=user)
     assert Patient.objects.count() > 20
 
 

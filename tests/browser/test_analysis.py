@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hfs_ecrf.demo import seed_accounts, seed_cohort
+from demo.seed import seed_accounts, seed_cohort
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ import pytest
 
 from assessments.instruments import rand36
 from assessments.models import Hads, LabPanel, Rand36
-from hfs_ecrf.demo import seed_accounts
+from demo.seed import seed_accounts
 from patients.models import Site
 from tests import factories
 from tests.assessments.test_scoring import VECTOR

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hfs_ecrf.demo import seed_accounts
+from demo.seed import seed_accounts
 from patients.models import Patient
 from tests import factories
 from tests.conftest import browser_login

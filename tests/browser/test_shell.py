@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hfs_ecrf.demo import seed_accounts
+from demo.seed import seed_accounts
 from tests.conftest import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,9 +5,9 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from patients import allocation as allocation_rules
-from patients.models import Site
-from patients.services import allocation_list_create
+from patients.models import AllocationList, Site
+from randomisation import allocation, selectors
+from randomisation.services import allocation_list_create, allocation_list_generate
 
 
 class Command(BaseCommand):
@@ -35,33 +35,33 @@ class Command(BaseCommand):
         try:
             if options["from_csv"]:
                 text = options["from_csv"].read_text(encoding="utf-8-sig")
-                slots = allocation_rules.parse_csv(text, known_sites=sites)
-                extra = {"source": "uploaded", "file_name": options["from_csv"].name}
+                slots = allocation.parse_csv(text, known_sites=sites)
+                new_list = allocation_list_create(
+                    slots=slots,
+                    user=None,
+                    source=AllocationList.Source.UPLOADED,
+                    file_name=options["from_csv"].name,
+                )
             else:
                 if options["seed"] is None:
                     raise CommandError("--seed is required to generate a list.")
                 sizes = [int(s) for s in options["block_sizes"].split(",") if s.strip()]
-                slots = allocation_rules.generate_list(
+                new_list = allocation_list_generate(
                     seed=options["seed"],
                     sites=sites,
                     per_stratum=options["per_stratum"],
                     block_sizes=sizes,
+                    user=None,
                 )
-                extra = {
-                    "source": "generated",
-                    "seed": options["seed"],
-                    "per_stratum": options["per_stratum"],
-                    "block_sizes": ",".join(map(str, sizes)),
-                }
-            new_list = allocation_list_create(slots=slots, user=None, **extra)
-        except allocation_rules.AllocationListError as error:
+                slots = selectors.list_slots(new_list)
+        except allocation.AllocationListError as error:
             raise CommandError("\n".join(error.errors)) from None
         except ValueError as error:
             raise CommandError(str(error)) from None
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         if options["csv_out"]:
-            options["csv_out"].write_text(allocation_rules.to_csv(slots), encoding="utf-8")
+            options["csv_out"].write_text(allocation.to_csv(slots), encoding="utf-8")
         self.stdout.write(
             f"Allocation list {new_list.pk} active: {len(slots)} slots in "
             f"{len({s.stratum for s in slots})} strata."

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time, timedelta
+from decimal import Decimal
 
+import numpy as np
 from django.contrib.auth.models import Group, User
 from django.db import transaction
+from django.utils import timezone
 
-from hfs_ecrf import synthetic
+from assessments import services as crf
+from assessments.models import CRF_MODELS, AdverseEvent, LabPanel, TreatmentExposure, Visit
+from assessments.schedule import VISIT_CODES, VISITS
+from assessments.services import patient_record_save
+from demo import synthetic
 from hfs_ecrf.groups import sync_study_groups
 from hfs_ecrf.roles import GROUP_NAMES, Role
-from patients.models import Site, SiteMembership
+from patients import services
+from patients.models import (
+    Consent,
+    Identity,
+    MedicalHistory,
+    Patient,
+    Screening,
+    Site,
+    SiteMembership,
+    Withdrawal,
+)
+from randomisation import selectors as randomisation_selectors
+from randomisation import services as randomisation_services
 
 DEFAULT_DEMO_PASSWORD = "hfs-b12-demo-2026"  # noqa: S105 - synthetic demo accounts only
 
@@ -75,21 +95,6 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
     """A synthetic cohort built through the same services as the UI; patients numbered
     0..n-1 alternate between the sites. Skipped when patients exist already (idempotent).
     Returns the number of patients created."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from patients import allocation as allocation_rules
-    from patients import services
-    from patients.models import (
-        AllocationList,
-        Consent,
-        Identity,
-        MedicalHistory,
-        Patient,
-        Screening,
-        Withdrawal,
-    )
 
     if patients == 0 or Patient.objects.exists():
         return 0
@@ -97,20 +102,13 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
         code: User.objects.get(username=name)
         for code, name in (("SMR", "clinician_a"), ("TAS", "clinician_b"))
     }
-    if not AllocationList.objects.filter(is_active=True).exists():
-        slots = allocation_rules.generate_list(
+    if randomisation_selectors.active_list() is None:
+        randomisation_services.allocation_list_generate(
             seed=DEMO_ALLOCATION_SEED,
-            sites=sites,
+            sites=list(sites),
             per_stratum=max(20, patients),
             block_sizes=[2, 4, 6],
-        )
-        services.allocation_list_create(
-            slots=slots,
             user=None,
-            source="generated",
-            seed=DEMO_ALLOCATION_SEED,
-            per_stratum=max(20, patients),
-            block_sizes="2,4,6",
         )
     today = timezone.localdate()
     codes = sorted(sites)
@@ -166,7 +164,7 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
         created.append((patient, profile, start, user))
     for patient, profile, start, user in created[:patients]:
         demo_baseline_labs(patient=patient, profile=profile, seed=seed, on=start, user=user)
-        services.patient_randomise(
+        randomisation_services.patient_randomise(
             patient=patient, user=user, randomised_on=start + timedelta(days=3)
         )
     # One withdrawal in each arm: the first randomised patient of each arm leaves after V1.
@@ -204,36 +202,20 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
 
 
 def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:
-    from decimal import Decimal
 
-    from assessments.models import LabPanel
-    from assessments.services import crf_save, visit_get_or_create
-
-    visit = visit_get_or_create(patient=patient, code="V0", user=user)
     panel = LabPanel(
-        visit=visit,
         sample_date=on,
         b12_value=Decimal(str(round(profile.b12_baseline, 1))),
         b12_unit="pmol/L",
     )
-    crf_save(
-        form=panel,
-        user=user,
-        reason="synthetic demo data",
-        confirmed_warnings="synthetic demo value",
+    # Synthetic values are what they are: the seeder confirms any soft warning they raise.
+    randomisation_services.baseline_b12_save(
+        patient=patient, panel=panel, user=user, confirmed=True, reason="synthetic demo data"
     )
 
 
 def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
     """Every scheduled visit up to ``last_visit`` with its forms; about 5 % of values missing."""
-    from datetime import timedelta
-    from decimal import Decimal
-
-    import numpy as np
-
-    from assessments import services as crf
-    from assessments.models import CRF_MODELS, LabPanel, Visit
-    from assessments.schedule import VISIT_CODES, VISITS
 
     rng = np.random.default_rng([seed, profile.index, 7])
     values = synthetic.follow_up(profile, seed=seed, arm=patient.allocation.arm)
@@ -280,12 +262,11 @@ def demo_visits(*, patient, profile, seed: int, user, last_visit: str) -> None:
                 user=user,
                 action="draft" if blanked else "complete",
                 reason="synthetic demo data" if form.ever_complete else "",
-                confirmed_warnings="synthetic demo value",
+                confirmed=True,
             )
 
 
 def _demo_time(rng):
-    from datetime import time
 
     return time(8, int(rng.integers(0, 50)))
 
@@ -301,13 +282,6 @@ def _blank_some(form, rng) -> bool:
 def demo_treatment(*, patient, profile, seed: int, user, until_day: int) -> None:
     """Weekly B12 injections in the B12 arm (some missed), standard therapy in both arms,
     and now and then an adverse event."""
-    from datetime import timedelta
-    from decimal import Decimal
-
-    import numpy as np
-
-    from assessments.models import AdverseEvent, TreatmentExposure
-    from assessments.services import patient_record_save
 
     rng = np.random.default_rng([seed, profile.index, 11])
     day0 = patient.allocation.randomised_on

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from hfs_ecrf.models import SecurityEvent
-from patients import allocation as allocation_rules
 from patients import services
 from patients.models import Allocation, AllocationList, AllocationSlot
+from randomisation import allocation as allocation_rules
+from randomisation import services as randomisation_services
 from tests import factories
 from tests.conftest import login
 
@@ -37,14 +38,14 @@ def test_a_b12_deficient_patient_gets_the_deficient_stratum(alice, site_a):
     # 150 pg/mL = 110.7 pmol/L: deficient
     patient = factories.enrol(site_a, alice)
     factories.baseline_b12(patient, alice, value="150", unit="pg/mL")
-    allocation = services.patient_randomise(patient=patient, user=alice)
+    allocation = randomisation_services.patient_randomise(patient=patient, user=alice)
     assert allocation.slot.b12_deficient is True
 
 
 def test_consecutive_patients_follow_the_list(alice, site_a):
     factories.allocation_list(["SMR"], seed=99)
     patients = [factories.ready_to_randomise(site_a, alice) for _ in range(8)]
-    arms = [services.patient_randomise(patient=p, user=alice).arm for p in patients]
+    arms = [randomisation_services.patient_randomise(patient=p, user=alice).arm for p in patients]
     expected = allocation_rules.generate_stratum(
         seed=99, site="SMR", b12_deficient=False, per_stratum=30, block_sizes=[2, 4, 6]
     )
@@ -54,9 +55,9 @@ def test_consecutive_patients_follow_the_list(alice, site_a):
 def test_a_repeated_submit_returns_the_existing_allocation(alice, site_a):
     factories.allocation_list(["SMR"])
     patient = factories.ready_to_randomise(site_a, alice)
-    first = services.patient_randomise(patient=patient, user=alice)
+    first = randomisation_services.patient_randomise(patient=patient, user=alice)
     _randomise(alice, patient)
-    assert services.patient_randomise(patient=patient, user=alice) == first
+    assert randomisation_services.patient_randomise(patient=patient, user=alice) == first
     assert Allocation.objects.count() == 1
 
 
@@ -64,14 +65,16 @@ def test_randomisation_needs_a_baseline_b12(alice, site_a):
     factories.allocation_list(["SMR"])
     patient = factories.enrol(site_a, alice)
     response = _randomise(alice, patient)
-    assert str(services.REFUSED_NO_B12) in response.content.decode()
+    assert str(randomisation_services.REFUSED_NO_B12) in response.content.decode()
     assert not Allocation.objects.exists()
 
 
 def test_randomisation_needs_an_active_list(alice, site_a):
     patient = factories.ready_to_randomise(site_a, alice)
-    with pytest.raises(ValidationError, match=re.escape(str(services.REFUSED_NO_LIST))):
-        services.patient_randomise(patient=patient, user=alice)
+    with pytest.raises(
+        ValidationError, match=re.escape(str(randomisation_services.REFUSED_NO_LIST))
+    ):
+        randomisation_services.patient_randomise(patient=patient, user=alice)
 
 
 def test_a_withdrawn_patient_cannot_be_randomised(alice, site_a):
@@ -85,8 +88,10 @@ def test_a_withdrawn_patient_cannot_be_randomised(alice, site_a):
         ),
         user=alice,
     )
-    with pytest.raises(ValidationError, match=re.escape(str(services.REFUSED_WITHDRAWN))):
-        services.patient_randomise(patient=patient, user=alice)
+    with pytest.raises(
+        ValidationError, match=re.escape(str(randomisation_services.REFUSED_WITHDRAWN))
+    ):
+        randomisation_services.patient_randomise(patient=patient, user=alice)
 
 
 def test_confirmation_page_comes_before_the_allocation(alice, site_a):
@@ -102,7 +107,9 @@ def test_an_exhausted_stratum_tells_clinician_and_data_manager(alice, dana, site
     factories.allocation_list(["SMR"], per_stratum=2)
     slots_in_stratum = AllocationSlot.objects.filter(b12_deficient=False).count()
     for _ in range(slots_in_stratum):
-        services.patient_randomise(patient=factories.ready_to_randomise(site_a, alice), user=alice)
+        randomisation_services.patient_randomise(
+            patient=factories.ready_to_randomise(site_a, alice), user=alice
+        )
     late = factories.ready_to_randomise(site_a, alice)
     response = _randomise(alice, late)
     assert "SMR/B12-not-deficient" in response.content.decode()
@@ -114,7 +121,7 @@ def test_an_exhausted_stratum_tells_clinician_and_data_manager(alice, dana, site
 
 def test_an_allocation_can_never_be_changed_or_deleted(alice, dana, site_a):
     factories.allocation_list(["SMR"])
-    allocation = services.patient_randomise(
+    allocation = randomisation_services.patient_randomise(
         patient=factories.ready_to_randomise(site_a, alice), user=alice
     )
     allocation.arm = "b12" if allocation.arm == "standard" else "standard"
@@ -136,7 +143,7 @@ def test_one_allocation_per_patient_and_one_patient_per_slot_in_the_database(ali
     factories.allocation_list(["SMR"])
     a = factories.ready_to_randomise(site_a, alice)
     b = factories.ready_to_randomise(site_a, alice)
-    allocation = services.patient_randomise(patient=a, user=alice)
+    allocation = randomisation_services.patient_randomise(patient=a, user=alice)
     from django.utils import timezone
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -148,13 +155,15 @@ def test_one_allocation_per_patient_and_one_patient_per_slot_in_the_database(ali
 
 def test_a_used_list_cannot_be_replaced(alice, dana, site_a):
     factories.allocation_list(["SMR"])
-    services.patient_randomise(patient=factories.ready_to_randomise(site_a, alice), user=alice)
+    randomisation_services.patient_randomise(
+        patient=factories.ready_to_randomise(site_a, alice), user=alice
+    )
     response = login(dana).post(
         reverse("patients:allocation"),
         {"generate": "1", "gen-seed": "5", "gen-per_stratum": "10", "gen-block_sizes": "2,4"},
         follow=True,
     )
-    assert str(services.LIST_IN_USE) in response.content.decode()
+    assert str(randomisation_services.LIST_IN_USE) in response.content.decode()
     assert AllocationList.objects.count() == 1
 
 

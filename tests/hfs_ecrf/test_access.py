@@ -51,18 +51,18 @@ def test_home_rejects_post(alice):
 
 
 def test_scope_to_sites_gives_clinician_only_own_site(alice, site_a, site_b):
-    from hfs_ecrf.access import sites_for
+    from patients.selectors import sites_for
 
     assert list(sites_for(alice)) == [site_a]
 
 
 def test_investigator_sees_every_site(ivan, site_a, site_b):
-    from hfs_ecrf.access import sites_for
+    from patients.selectors import sites_for
 
     assert set(sites_for(ivan)) == {site_a, site_b}
 
 
 def test_user_without_role_sees_no_site(nobody, site_a):
-    from hfs_ecrf.access import sites_for
+    from patients.selectors import sites_for
 
     assert list(sites_for(nobody)) == []

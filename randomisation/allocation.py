@@ -38,8 +38,18 @@ class Slot:
         return (self.site, self.b12_deficient)
 
 
+DEFICIENT = "B12-deficient"
+NOT_DEFICIENT = "B12-not-deficient"
+
+
 def stratum_label(site: str, b12_deficient: bool) -> str:
-    return f"{site}/{'B12-deficient' if b12_deficient else 'B12-not-deficient'}"
+    """'SMR/B12-deficient': the one spelling of a stratum (lists, messages, exports, import)."""
+    return f"{site}/{DEFICIENT if b12_deficient else NOT_DEFICIENT}"
+
+
+def stratum_is_deficient(label: str) -> bool:
+    """The B12 part of a stratum label written by ``stratum_label``."""
+    return label.endswith(f"/{DEFICIENT}")
 
 
 def check_block_sizes(block_sizes: Iterable[int]) -> list[int]:

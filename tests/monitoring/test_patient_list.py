@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from patients import services
 from patients.models import Withdrawal
+from randomisation import services as randomisation_services
 from tests import factories
 from tests.conftest import login
 
@@ -25,7 +26,7 @@ def _add_patients(n, site, user):
     for i in range(n):
         patient = factories.ready_to_randomise(site, user)
         if i % 2 == 0:
-            services.patient_randomise(patient=patient, user=user)
+            randomisation_services.patient_randomise(patient=patient, user=user)
         if i % 5 == 0:
             services.patient_withdraw(
                 withdrawal=Withdrawal(
@@ -55,7 +56,7 @@ def test_list_shows_status_arm_and_next_visit(alice, site_a):
     factories.allocation_list(["SMR"])
     enrolled = factories.enrol(site_a, alice)
     randomised = factories.ready_to_randomise(site_a, alice)
-    allocation = services.patient_randomise(patient=randomised, user=alice)
+    allocation = randomisation_services.patient_randomise(patient=randomised, user=alice)
     body = login(alice).get(reverse("patients:list")).content.decode()
     assert enrolled.study_id in body and randomised.study_id in body
     assert allocation.get_arm_display() in body
@@ -66,7 +67,7 @@ def test_the_arm_is_hidden_when_the_setting_says_so(alice, site_a, settings):
     settings.ARM_VISIBLE_TO_ROLES = ["data_manager"]
     factories.allocation_list(["SMR"])
     patient = factories.ready_to_randomise(site_a, alice)
-    allocation = services.patient_randomise(patient=patient, user=alice)
+    allocation = randomisation_services.patient_randomise(patient=patient, user=alice)
     body = login(alice).get(reverse("patients:list")).content.decode()
     assert allocation.get_arm_display() not in body
     detail = login(alice).get(patient.get_absolute_url()).content.decode()

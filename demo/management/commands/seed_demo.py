@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hfs_ecrf.demo import DEFAULT_DEMO_PASSWORD, DEMO_ACCOUNTS, seed_accounts, seed_cohort
+from demo.seed import DEFAULT_DEMO_PASSWORD, DEMO_ACCOUNTS, seed_accounts, seed_cohort
 
 
 class Command(BaseCommand):

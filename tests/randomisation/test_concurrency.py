@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection
 
-from patients import services
 from patients.models import Allocation, AllocationSlot, Patient
+from randomisation import services as randomisation_services
 from tests import factories
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -40,7 +40,10 @@ def test_twenty_simultaneous_randomisations_take_distinct_consecutive_slots(alic
     patients = [factories.ready_to_randomise(site_a, alice) for _ in range(20)]
     results, errors = _run_at_once(
         [
-            (p.pk, lambda p=p: services.patient_randomise(patient=p, user=alice).slot_id)
+            (
+                p.pk,
+                lambda p=p: randomisation_services.patient_randomise(patient=p, user=alice).slot_id,
+            )
             for p in patients
         ]
     )
@@ -61,7 +64,10 @@ def test_two_simultaneous_randomisations_of_one_patient_give_one_allocation(alic
     factories.allocation_list(["SMR"])
     patient = factories.ready_to_randomise(site_a, alice)
     results, errors = _run_at_once(
-        [(i, lambda: services.patient_randomise(patient=patient, user=alice).pk) for i in range(2)]
+        [
+            (i, lambda: randomisation_services.patient_randomise(patient=patient, user=alice).pk)
+            for i in range(2)
+        ]
     )
     assert errors == []
     assert len(set(results.values())) == 1

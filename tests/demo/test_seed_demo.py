@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
-from hfs_ecrf.access import role_of, sites_for
+from hfs_ecrf.access import role_of
 from hfs_ecrf.roles import Role
+from patients.selectors import sites_for
 
 ROLES = {
     "clinician_a": Role.CLINICIAN,

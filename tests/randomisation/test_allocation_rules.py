@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from patients.allocation import (
+from randomisation.allocation import (
     AllocationListError,
     generate_list,
     generate_stratum,
