@@ -144,7 +144,7 @@ def crf_history(request: HttpRequest, study_id: str, code: str, form_code: str) 
 @requires("view_study_data")
 def record_status(request: HttpRequest) -> HttpResponse:
     """Patients × visits, each form's state: what REDCap users call the record status dashboard."""
-    patients = list(patient_selectors.patient_list(request.user))
+    patients = list(selectors.patients_with_visits(request.user))
     return render(
         request,
         "assessments/record_status.html",

@@ -10,7 +10,7 @@ from tests.conftest import login
 # url name, kwargs, personas allowed (200)
 MATRIX = [
     ("home", {}, {"alice", "bob", "mona", "ivan", "dana", "nobody"}),
-    ("patients:list", {}, {"alice", "bob", "mona", "ivan", "dana"}),
+    ("monitoring:patient_list", {}, {"alice", "bob", "mona", "ivan", "dana"}),
     ("admin:index", {}, {"dana"}),
     ("admin:auth_user_changelist", {}, {"dana"}),
     ("admin:hfs_ecrf_securityevent_changelist", {}, {"dana"}),

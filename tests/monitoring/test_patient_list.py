@@ -17,7 +17,7 @@ def _queries_for_list(user) -> int:
     client = login(user)
     client.get(reverse("home"))  # warm the session
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("patients:list"))
+        response = client.get(reverse("monitoring:patient_list"))
     assert response.status_code == 200
     return len(captured)
 
@@ -49,7 +49,7 @@ def test_query_count_is_the_same_at_10_and_200_patients(
     assert at_200 == at_10
     client = login(alice)
     with django_assert_max_num_queries(15):
-        client.get(reverse("patients:list"))
+        client.get(reverse("monitoring:patient_list"))
 
 
 def test_list_shows_status_arm_and_next_visit(alice, site_a):
@@ -57,7 +57,7 @@ def test_list_shows_status_arm_and_next_visit(alice, site_a):
     enrolled = factories.enrol(site_a, alice)
     randomised = factories.ready_to_randomise(site_a, alice)
     allocation = randomisation_services.patient_randomise(patient=randomised, user=alice)
-    body = login(alice).get(reverse("patients:list")).content.decode()
+    body = login(alice).get(reverse("monitoring:patient_list")).content.decode()
     assert enrolled.study_id in body and randomised.study_id in body
     assert allocation.get_arm_display() in body
     assert "V0 · " in body  # next visit of the randomised patient
@@ -68,7 +68,7 @@ def test_the_arm_is_hidden_when_the_setting_says_so(alice, site_a, settings):
     factories.allocation_list(["SMR"])
     patient = factories.ready_to_randomise(site_a, alice)
     allocation = randomisation_services.patient_randomise(patient=patient, user=alice)
-    body = login(alice).get(reverse("patients:list")).content.decode()
+    body = login(alice).get(reverse("monitoring:patient_list")).content.decode()
     assert allocation.get_arm_display() not in body
     detail = login(alice).get(patient.get_absolute_url()).content.decode()
     assert 'data-testid="arm"' not in detail
@@ -77,6 +77,6 @@ def test_the_arm_is_hidden_when_the_setting_says_so(alice, site_a, settings):
 def test_a_clinician_lists_only_own_site(alice, bob, site_a, site_b):
     mine = factories.enrol(site_a, alice)
     theirs = factories.enrol(site_b, bob)
-    body = login(alice).get(reverse("patients:list")).content.decode()
+    body = login(alice).get(reverse("monitoring:patient_list")).content.decode()
     assert mine.study_id in body
     assert theirs.study_id not in body

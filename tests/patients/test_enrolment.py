@@ -182,8 +182,14 @@ def test_identity_is_shown_to_the_sites_clinician_only(alice, mona, ivan, dana, 
 def test_another_sites_clinician_gets_404(alice, bob, site_a):
     patient = factories.enrol(site_a, alice)
     client = login(bob)
-    for name in ("detail", "history", "baseline_b12", "randomise", "withdraw"):
-        url = reverse(f"patients:{name}", args=[patient.study_id])
+    for name in (
+        "monitoring:patient_detail",
+        "patients:history",
+        "randomisation:baseline_b12",
+        "randomisation:randomise",
+        "patients:withdraw",
+    ):
+        url = reverse(name, args=[patient.study_id])
         assert client.get(url).status_code == 404, name
     screening_url = reverse("patients:enrol", args=[patient.screening.pk])
     assert client.get(screening_url).status_code == 404
@@ -196,7 +202,8 @@ def test_monitor_and_investigator_cannot_enter_data(mona, ivan, alice, site_a):
         assert client.get(reverse("patients:screening_new")).status_code == 403
         assert client.get(reverse("patients:withdraw", args=[patient.study_id])).status_code == 403
         assert (
-            client.post(reverse("patients:randomise", args=[patient.study_id])).status_code == 403
+            client.post(reverse("randomisation:randomise", args=[patient.study_id])).status_code
+            == 403
         )
 
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import LabPanel
+from assessments.selectors import patient_progress
 from assessments.services import WITHDRAWN_NO_NEW_VISITS, visit_get_or_create
 from patients.models import Withdrawal
 from tests import factories
@@ -29,7 +30,7 @@ def test_withdrawal_is_recorded_with_date_and_reason(alice, site_a):
     assert (withdrawal.reason, withdrawal.recorded_by) == ("adverse_event", alice)
     assert withdrawal.history.latest().history_user == alice
     patient.refresh_from_db()
-    assert patient.status == "withdrawn"
+    assert patient_progress(patient).status == "withdrawn"
 
 
 def test_other_reason_needs_a_description(alice, site_a):

@@ -18,7 +18,9 @@ from tests.conftest import login
 
 
 def _randomise(user, patient):
-    return login(user).post(reverse("patients:randomise", args=[patient.study_id]), follow=True)
+    return login(user).post(
+        reverse("randomisation:randomise", args=[patient.study_id]), follow=True
+    )
 
 
 def test_randomise_takes_the_first_slot_of_the_patients_stratum(alice, site_a):
@@ -97,7 +99,7 @@ def test_a_withdrawn_patient_cannot_be_randomised(alice, site_a):
 def test_confirmation_page_comes_before_the_allocation(alice, site_a):
     factories.allocation_list(["SMR"])
     patient = factories.ready_to_randomise(site_a, alice)
-    response = login(alice).get(reverse("patients:randomise", args=[patient.study_id]))
+    response = login(alice).get(reverse("randomisation:randomise", args=[patient.study_id]))
     assert response.status_code == 200
     assert 'data-testid="confirm-randomise"' in response.content.decode()
     assert not Allocation.objects.exists()
@@ -159,7 +161,7 @@ def test_a_used_list_cannot_be_replaced(alice, dana, site_a):
         patient=factories.ready_to_randomise(site_a, alice), user=alice
     )
     response = login(dana).post(
-        reverse("patients:allocation"),
+        reverse("randomisation:allocation"),
         {"generate": "1", "gen-seed": "5", "gen-per_stratum": "10", "gen-block_sizes": "2,4"},
         follow=True,
     )
@@ -170,7 +172,7 @@ def test_a_used_list_cannot_be_replaced(alice, dana, site_a):
 def test_an_unused_list_can_be_replaced(dana, site_a):
     factories.allocation_list(["SMR"])
     login(dana).post(
-        reverse("patients:allocation"),
+        reverse("randomisation:allocation"),
         {"generate": "1", "gen-seed": "5", "gen-per_stratum": "10", "gen-block_sizes": "2,4"},
     )
     assert AllocationList.objects.count() == 2
@@ -184,7 +186,7 @@ def test_upload_of_a_valid_list(dana, site_a, site_b):
         seed=4, sites=["SMR", "TAS"], per_stratum=6, block_sizes=[2]
     )
     upload = SimpleUploadedFile("list.csv", allocation_rules.to_csv(slots).encode())
-    login(dana).post(reverse("patients:allocation"), {"upload": "1", "up-file": upload})
+    login(dana).post(reverse("randomisation:allocation"), {"upload": "1", "up-file": upload})
     active = AllocationList.objects.get(is_active=True)
     assert active.source == "uploaded"
     assert active.slots.count() == len(slots)
@@ -195,7 +197,7 @@ def test_a_malformed_upload_saves_nothing_and_names_the_rows(dana, site_a):
 
     text = "site,b12_deficient,sequence,block,block_size,arm\nSMR,1,1,1,2,b12\nSMR,1,2,1,2,maybe\n"
     response = login(dana).post(
-        reverse("patients:allocation"),
+        reverse("randomisation:allocation"),
         {"upload": "1", "up-file": SimpleUploadedFile("bad.csv", text.encode())},
     )
     assert response.status_code == 200
@@ -205,7 +207,7 @@ def test_a_malformed_upload_saves_nothing_and_names_the_rows(dana, site_a):
 
 def test_only_data_managers_see_the_list_and_each_view_is_logged(personas, site_a):
     factories.allocation_list(["SMR"])
-    url = reverse("patients:allocation")
+    url = reverse("randomisation:allocation")
     for name, user in personas.items():
         expected = 200 if name == "dana" else 403
         assert login(user).get(url).status_code == expected, name
