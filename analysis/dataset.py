@@ -30,6 +30,7 @@ from assessments.models import (
 )
 from assessments.schedule import VISIT_CODES
 from patients.models import Patient, Screening
+from randomisation import allocation
 
 # model field -> analysis variable, per form (the model's verbose_name is the label).
 VISIT_VARIABLES: dict[type, dict[str, str]] = {
@@ -108,18 +109,12 @@ PATIENT_FIELDS = {
     "medical_history__other_treatment": "other_treatment",
 }
 RECORD_FIELDS = {
-    "adverse_events": (
-        AdverseEvent,
-        ["term", "onset_on", "ended_on", "severity", "serious", "relation", "action", "outcome"],
-    ),
-    "treatment_exposure": (
-        TreatmentExposure,
-        ["given_on", "is_study_b12", "product", "dose_ug", "route"],
-    ),
-    "concomitant_medication": (
-        ConcomitantMedication,
-        ["medication", "indication", "started_on", "stopped_on"],
-    ),
+    name: (model, list(model.FIELDS))
+    for name, model in (
+        ("adverse_events", AdverseEvent),
+        ("treatment_exposure", TreatmentExposure),
+        ("concomitant_medication", ConcomitantMedication),
+    )
 }
 VISIT_LEVEL = [v for mapping in VISIT_VARIABLES.values() for v in mapping.values()]
 ANALYSIS_LEVEL = [v for v in VISIT_LEVEL if v not in RAW_ONLY]
@@ -285,8 +280,8 @@ def _patient_flags(
             + "/"
             + np.where(
                 patients.stratum_b12_deficient.eq(True),
-                "B12-deficient",
-                "B12-not-deficient",
+                allocation.DEFICIENT,
+                allocation.NOT_DEFICIENT,
             ),
             None,
         ),

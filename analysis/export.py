@@ -20,9 +20,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import translation
 
 from analysis.dataset import PATIENT_FIELDS, RECORD_FIELDS, VISIT_VARIABLES, build_dataset
+from analysis.plan import B12_DEFICIENT_BELOW_PMOL_L
 from analysis.results import software_versions
 from assessments.schedule import VISIT_CODES
 from patients.models import Patient
+from randomisation import allocation
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_PATIENTS = 2000
@@ -256,8 +258,12 @@ def dictionary() -> pd.DataFrame:
             "label_ru": "страта рандомизации",
             "type": "string",
             "unit": "",
-            "allowed": "site/B12-deficient, site/B12-not-deficient",
-            "derivation": "site and baseline B12 < 148 pmol/L at randomisation",
+            "allowed": ", ".join(
+                allocation.stratum_label("site", deficient) for deficient in (True, False)
+            ),
+            "derivation": (
+                f"site and baseline B12 < {B12_DEFICIENT_BELOW_PMOL_L:g} pmol/L at randomisation"
+            ),
         },
     ]
     for name, (model, fields) in RECORD_FIELDS.items():

@@ -31,6 +31,7 @@ from hfs_ecrf.validation import UnconfirmedWarnings
 from patients import services as patient_services
 from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
 from patients.models import Site, Withdrawal
+from randomisation import allocation
 
 ANCHOR_DATE = date(2000, 1, 1)
 RECORD_KINDS = {
@@ -231,7 +232,7 @@ class _Importer:
                 allocation_list=self.allocation_list,
                 arm=arm,
                 randomised_on=self.day0[study_id] if arm else None,
-                b12_deficient=row.get("stratum", "").endswith("/B12-deficient"),
+                b12_deficient=allocation.stratum_is_deficient(row.get("stratum", "")),
             )
         except ValidationError as error:
             for field_name, messages in _error_items(error):

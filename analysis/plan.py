@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from assessments.instruments import labs
+
 PRIMARY = "vas_frequency"
 BASELINE_VISIT, PRIMARY_VISIT = "V0", "V3"
 RESPONDER_REDUCTION_PERCENT = 50.0
-B12_DEFICIENT_BELOW_PMOL_L = 148.0
+B12_DEFICIENT_BELOW_PMOL_L = float(labs.B12_DEFICIENT_BELOW)  # the one threshold: instruments/labs
 PLANNED_B12_DOSES = 12  # weekly injections over 12 weeks; per protocol needs ≥ 80 %
 PER_PROTOCOL_DOSE_FRACTION = 0.8
 MI_IMPUTATIONS = 20

@@ -81,30 +81,21 @@ class VisitForm(SoftWarningsMixin, StudyModelForm):
 class TreatmentExposureForm(StudyModelForm):
     class Meta:
         model = TreatmentExposure
-        fields = ["given_on", "is_study_b12", "product", "dose_ug", "route"]
+        fields = list(TreatmentExposure.FIELDS)
         widgets = {"given_on": DateInput()}
 
 
 class ConcomitantMedicationForm(StudyModelForm):
     class Meta:
         model = ConcomitantMedication
-        fields = ["medication", "indication", "started_on", "stopped_on"]
+        fields = list(ConcomitantMedication.FIELDS)
         widgets = {"started_on": DateInput(), "stopped_on": DateInput()}
 
 
 class AdverseEventForm(StudyModelForm):
     class Meta:
         model = AdverseEvent
-        fields = [
-            "term",
-            "onset_on",
-            "ended_on",
-            "severity",
-            "serious",
-            "relation",
-            "action",
-            "outcome",
-        ]
+        fields = list(AdverseEvent.FIELDS)
         widgets = {"onset_on": DateInput(), "ended_on": DateInput()}
 
 

@@ -101,13 +101,13 @@ def history_rows(obj: models.Model) -> list[dict[str, Any]]:
     for record in records:
         if previous is None:
             changes = [
-                (field.verbose_name, None, _display(record, field))
+                (field.verbose_name, None, display_value(record, field))
                 for name, field in fields.items()
                 if getattr(record, field.attname, None) not in (None, "")
             ]
         else:
             changes = [
-                (field.verbose_name, _display(previous, field), _display(record, field))
+                (field.verbose_name, display_value(previous, field), display_value(record, field))
                 for field in changed_fields(previous, record, list(fields.values()))
             ]
         rows.append(
@@ -135,7 +135,9 @@ def changed_fields(old: Any, new: Any, fields: list[models.Field]) -> list[model
     return [f for f in fields if getattr(old, f.attname) != getattr(new, f.attname)]
 
 
-def _display(record: Any, field: models.Field) -> Any:
+def display_value(record: Any, field: models.Field) -> Any:
+    """A stored value as people read it: the label of a choice, yes/no for a boolean.
+    The one display rule of the audit trail and of record lists."""
     value = getattr(record, field.attname, None)
     if field.choices and value not in (None, ""):
         return dict(field.flatchoices).get(value, value)

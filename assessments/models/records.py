@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from hfs_ecrf.audit import AuditedModel
+from hfs_ecrf.audit import AuditedModel, display_value
 from hfs_ecrf.validation import future_dates
 from patients.models import Patient
 
@@ -30,19 +30,12 @@ class PatientRecord(AuditedModel):
     class Meta:
         abstract = True
 
-    DISPLAY_FIELDS: tuple[str, ...] = ()
+    # The fields entered for the record, in order: its form, its list page, the analysis dataset
+    # and the exports all read them from here.
+    FIELDS: tuple[str, ...] = ()
 
     def display_values(self) -> list:
-        values = []
-        for name in self.DISPLAY_FIELDS:
-            field = self._meta.get_field(name)
-            value = getattr(self, name)
-            if field.choices and value not in (None, ""):
-                value = getattr(self, f"get_{name}_display")()
-            elif isinstance(value, bool):
-                value = _("yes") if value else _("no")
-            values.append(value)
-        return values
+        return [display_value(self, self._meta.get_field(name)) for name in self.FIELDS]
 
 
 class TreatmentExposure(PatientRecord):
@@ -51,7 +44,7 @@ class TreatmentExposure(PatientRecord):
         ORAL = "oral", _("oral")
         IV = "iv", _("intravenous")
 
-    DISPLAY_FIELDS = ("given_on", "is_study_b12", "product", "dose_ug", "route")
+    FIELDS = ("given_on", "is_study_b12", "product", "dose_ug", "route")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="exposures")
     given_on = models.DateField(_("date given"))
@@ -92,7 +85,7 @@ class TreatmentExposure(PatientRecord):
 
 
 class ConcomitantMedication(PatientRecord):
-    DISPLAY_FIELDS = ("medication", "indication", "started_on", "stopped_on")
+    FIELDS = ("medication", "indication", "started_on", "stopped_on")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="con_meds")
     medication = models.CharField(_("medication"), max_length=120)
@@ -143,7 +136,7 @@ class AdverseEvent(PatientRecord):
         FATAL = "fatal", _("fatal")
         UNKNOWN = "unknown", _("unknown")
 
-    DISPLAY_FIELDS = (
+    FIELDS = (
         "term",
         "onset_on",
         "ended_on",

@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import translation
 
-from hfs_ecrf.audit import AuditBypassError, history_rows
+from hfs_ecrf.audit import AuditBypassError, AuditedModel, history_rows
 from patients.models import Site
 from tests.conftest import login
 
@@ -62,11 +62,48 @@ def _history_models():
     ]
 
 
+def _audited_models():
+    return [
+        m
+        for m in apps.get_models()
+        if issubclass(m, AuditedModel) and not m.__name__.startswith("Historical")
+    ]
+
+
 def test_every_history_model_is_known():
     assert {m._meta.label for m in _history_models()} >= {
         "patients.HistoricalSite",
         "patients.HistoricalSiteMembership",
     }
+    audited = _audited_models()
+    assert len(audited) >= 20  # sites, patients, allocation, visits, forms, records
+    missing = []
+    for model in audited:
+        history = getattr(model, "history", None)
+        history_model = getattr(history, "model", None)
+        if history_model is None or history_model not in _history_models():
+            missing.append(model._meta.label)
+    assert missing == [], f"audited models without a history model: {missing}"
+
+
+@pytest.mark.postgres_only
+def test_every_audited_models_history_table_has_its_append_only_trigger(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal"
+        )
+        triggers = set(cursor.fetchall())
+    unprotected = [
+        model._meta.label
+        for model in _audited_models()
+        if (
+            model.history.model._meta.db_table,
+            f"{model.history.model._meta.db_table}_append_only",
+        )
+        not in triggers
+    ]
+    assert unprotected == [], f"history tables without the append-only trigger: {unprotected}"
 
 
 @pytest.mark.postgres_only
