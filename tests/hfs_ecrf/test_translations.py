@@ -10,17 +10,13 @@ from pathlib import Path
 
 import polib
 import pytest
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "ru" / "LC_MESSAGES" / "django.po"
+# Every project app (the local ones of INSTALLED_APPS), the templates and manage.py.
 SOURCES = [
-    "hfs_ecrf",
-    "patients",
-    "assessments",
-    "randomisation",
-    "monitoring",
-    "analysis",
-    "demo",
+    *(app for app in settings.INSTALLED_APPS if (ROOT / app / "apps.py").is_file()),
     "templates",
     "manage.py",
 ]
