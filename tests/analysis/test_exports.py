@@ -17,6 +17,8 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from analysis.exports.bundle import bundle_bytes
+from analysis.exports.options import ExportOptions
 from analysis.models import ExportLog
 from assessments.models import AdverseEvent, LabPanel, SpasmAssessment
 from assessments.services import patient_record_save
@@ -244,9 +246,7 @@ def test_export_import_export_gives_identical_csv_files(tmp_path):
 
 
 def _bundle_with(tmp_path, edit) -> str:
-    from analysis import export
-
-    data, _rows_ = export.bundle_bytes(export.ExportOptions(), data_cut="test")
+    data, _rows_ = bundle_bytes(ExportOptions(), data_cut="test")
     source = zipfile.ZipFile(io.BytesIO(data))
     path = tmp_path / "edited.zip"
     with zipfile.ZipFile(path, "w") as target:
