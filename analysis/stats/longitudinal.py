@@ -13,7 +13,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.imputation.mice import MICEData
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
 
 from analysis import plan
 from analysis.stats import notes
@@ -21,6 +21,12 @@ from analysis.stats.common import ALPHA, ARMS, arm_counts, empty, full_rank, mea
 from analysis.stats.comparisons import ancova
 
 FOLLOW_UP = ("V1", "V2", "V3")
+# statsmodels' MixedLM warnings that mean its estimates or standard errors cannot be used
+FATAL_WARNINGS = (
+    "not positive definite",
+    "Gradient optimization failed",
+    "MixedLM optimization failed",
+)
 
 
 def mixed_model(long: pd.DataFrame, *, y: str) -> dict[str, Any]:
@@ -61,11 +67,23 @@ def mixed_model(long: pd.DataFrame, *, y: str) -> dict[str, Any]:
             fit = smf.mixedlm(formula, data, groups=data["study_id"]).fit(reml=True)
         except (np.linalg.LinAlgError, ValueError) as error:
             return {**out, "note": notes.MIXED_NOT_CONVERGED, "warnings": [str(error)]}
-    problems = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    reported = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ConvergenceWarning | SingularMatrixWarning)
+    ]
+    out["warnings"] = reported
     names = list(fit.fe_params.index)
     cov = fit.cov_params().loc[names, names].to_numpy()
-    if problems or not fit.converged or not _positive_definite(cov):
-        return {**out, "note": notes.MIXED_NOT_CONVERGED, "warnings": problems}
+    # A retried optimiser or a variance on the boundary (zero) is reported but still a valid
+    # fit; a failed optimisation or a Hessian that is not positive definite is not.
+    fatal = any(
+        issubclass(w.category, SingularMatrixWarning)
+        or any(text in str(w.message) for text in FATAL_WARNINGS)
+        for w in caught
+    )
+    if fatal or not fit.converged or not _positive_definite(cov):
+        return {**out, "note": notes.MIXED_NOT_CONVERGED}
     z = stats.norm.ppf(1 - ALPHA / 2)
     by_visit = []
     for visit in visits:
