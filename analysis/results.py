@@ -59,6 +59,8 @@ SECTIONS = (
     "safety",
 )
 
+LIST_SECTIONS = {"secondary", "correlations", "regression"}
+
 
 @dataclass(frozen=True)
 class Inputs:
@@ -129,7 +131,7 @@ def guarded(
         try:
             skeleton = _blank(build(inputs.without_rows()))
         except Exception:  # noqa: BLE001 - no skeleton then, only the note
-            skeleton = {}
+            skeleton = [{}] if name in LIST_SECTIONS else {}
         error_text = f"{type(error).__name__}: {error}"
         if isinstance(skeleton, list):
             return [{**row, "note": notes.SECTION_FAILED, "error": error_text} for row in skeleton]
@@ -220,7 +222,27 @@ def correlation_matrix_section(inputs: Inputs) -> dict[str, Any]:
 
 
 def regression_section(inputs: Inputs) -> list[dict[str, Any]]:
-    return [_regression(inputs.wide, outcome) for outcome in plan.REGRESSION_OUTCOMES]
+    """One model per outcome, each on its own: a model that raises is a row with the note."""
+    rows = []
+    for outcome in plan.REGRESSION_OUTCOMES:
+        try:
+            rows.append(_regression(inputs.wide, outcome))
+        except Exception as error:  # noqa: BLE001 - the other models still stand
+            logger.exception("regression of %r could not be computed", outcome)
+            rows.append(
+                {
+                    "outcome": f"{outcome} change (V3 − V0)",
+                    "variable": outcome,
+                    "population": "ITT, complete cases",
+                    "n": None,
+                    "r2": None,
+                    "r2_adj": None,
+                    "terms": [],
+                    "note": notes.SECTION_FAILED,
+                    "error": f"{type(error).__name__}: {error}",
+                }
+            )
+    return rows
 
 
 def mixed_model_section(inputs: Inputs) -> dict[str, Any]:
