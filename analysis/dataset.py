@@ -20,6 +20,7 @@ from analysis import plan
 from assessments.models import (
     AdverseEvent,
     ConcomitantMedication,
+    FormStatus,
     Hads,
     Hdrs17,
     LabPanel,
@@ -128,6 +129,8 @@ class Dataset:
     adverse_events: pd.DataFrame
     records: dict[str, pd.DataFrame] = field(default_factory=dict)
     data_cut: datetime = field(default_factory=timezone.now)
+    # draft forms left out of ``long`` by rule (SAP §4), per form code
+    drafts_excluded: dict[str, int] = field(default_factory=dict)
 
     def wide(self, variables: list[str] | None = None) -> pd.DataFrame:
         """One row per patient; visit variables as ``<variable>__<visit>``."""
@@ -149,9 +152,16 @@ def build_dataset(
     site_codes: list[str] | None = None,
     patient_pks: list[int] | None = None,
     records: bool = False,
+    include_drafts: bool = False,
 ) -> Dataset:
     """Read everything the analysis needs; ``site_codes`` or ``patient_pks`` restrict it
-    (exports stream in chunks of patients); ``records`` adds the per-patient records."""
+    (exports stream in chunks of patients); ``records`` adds the per-patient records.
+
+    Only forms whose status is in ``plan.ANALYSABLE_FORM_STATUSES`` (complete, or later
+    verified/locked) contribute values: a draft's values are left out as if not entered, and
+    the drafts left out are counted per form in ``drafts_excluded``. ``include_drafts`` keeps
+    drafts' values (for data-management views of everything entered, never for the analysis).
+    """
     data_cut = timezone.now()
     patients_qs = Patient.objects.all()
     if site_codes is not None:
@@ -175,14 +185,19 @@ def build_dataset(
             "missed_reason": "visit_missed_reason",
         },
     )
+    drafts_excluded: dict[str, int] = {}
     for model, mapping in VISIT_VARIABLES.items():
         values = _frame(
             model.objects.filter(**{f"visit__{k}": v for k, v in patient_filter.items()}).values(
-                "visit_id", *mapping
+                "visit_id", "status", *mapping
             ),
-            {"visit_id": "visit_pk", **mapping},
+            {"visit_id": "visit_pk", "status": "form_status", **mapping},
         )
-        visits = visits.merge(values, on="visit_pk", how="left")
+        drafts = values.form_status == FormStatus.DRAFT
+        drafts_excluded[model.FORM_CODE] = int(drafts.sum())
+        if not include_drafts:
+            values = values[values.form_status.isin(plan.ANALYSABLE_FORM_STATUSES)]
+        visits = visits.merge(values.drop(columns="form_status"), on="visit_pk", how="left")
     exposures = _frame(
         TreatmentExposure.objects.filter(**patient_filter)
         .values("patient_id")
@@ -233,6 +248,7 @@ def build_dataset(
         adverse_events=events,
         records=record_frames,
         data_cut=data_cut,
+        drafts_excluded={} if include_drafts else drafts_excluded,
     )
 
 

@@ -3,16 +3,20 @@ document"). No Django imports: it takes the dataset builder's frames."""
 
 from __future__ import annotations
 
+import logging
 import platform
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
 import pandas as pd
 
 from analysis import plan
-from analysis.stats import association, comparisons, flow, longitudinal
+from analysis.stats import association, comparisons, flow, longitudinal, notes
 from analysis.stats.common import arm_counts, jsonable
 
+logger = logging.getLogger(__name__)
 PACKAGES = ("django", "pandas", "numpy", "scipy", "statsmodels")
 
 
@@ -40,91 +44,256 @@ def analysis_frame(wide: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**numeric).copy()
 
 
+SECTIONS = (
+    "consort",
+    "baseline",
+    "primary",
+    "secondary",
+    "responders",
+    "correlations",
+    "correlation_matrix",
+    "regression",
+    "mixed_model",
+    "subgroups",
+    "missing_data",
+    "safety",
+)
+
+LIST_SECTIONS = {"secondary", "correlations", "regression"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What every section reads: the randomised patients wide and long, and the raw tables."""
+
+    wide: pd.DataFrame
+    long: pd.DataFrame
+    patients: pd.DataFrame
+    screening: pd.DataFrame
+    adverse_events: pd.DataFrame
+    cut: str
+
+    def without_rows(self) -> Inputs:
+        """The same columns with no rows: a failed section's skeleton is computed on this, so
+        the document keeps its shape (every estimate None) for whoever reads it."""
+        return Inputs(
+            self.wide.iloc[:0],
+            self.long.iloc[:0],
+            self.patients.iloc[:0],
+            self.screening.iloc[:0],
+            self.adverse_events.iloc[:0],
+            self.cut,
+        )
+
+
 def compute_results(dataset: Any) -> dict[str, Any]:
-    wide = analysis_frame(dataset.wide())
-    long = dataset.long[dataset.long.arm.notna()].copy()
-    y, base = f"{plan.PRIMARY}__{plan.PRIMARY_VISIT}", f"{plan.PRIMARY}__{plan.BASELINE_VISIT}"
-    itt_n = arm_counts(wide)
-    mitt = wide[wide.mitt == 1]
-    cut = dataset.data_cut.isoformat()
-
-    def section(population: str, n: Any, body: dict[str, Any]) -> dict[str, Any]:
-        return {"population": population, "n": n, "data_cut": cut, **body}
-
-    results = {
-        "data_cut": cut,
+    """The results document. Each section is computed on its own: one that raises is logged
+    and reported with a note (``SECTION_FAILED``) and its skeleton (every estimate None); the
+    other sections are unaffected. Failed sections are also listed in ``section_notes``."""
+    inputs = Inputs(
+        wide=analysis_frame(dataset.wide()),
+        long=dataset.long[dataset.long.arm.notna()].copy(),
+        patients=dataset.patients,
+        screening=dataset.screening,
+        adverse_events=dataset.adverse_events,
+        cut=dataset.data_cut.isoformat(),
+    )
+    drafts = dict(getattr(dataset, "drafts_excluded", {}) or {})
+    results: dict[str, Any] = {
+        "data_cut": inputs.cut,
         "dataset_sha256": dataset.sha256(),
         "software": software_versions(),
-        "consort": section("screened", None, flow.consort(dataset.screening, dataset.patients)),
-        "baseline": section(
-            "ITT",
-            itt_n,
-            {
-                "rows": flow.baseline_table(
-                    wide, plan.BASELINE_CONTINUOUS, plan.BASELINE_CATEGORICAL
-                )
-            },
-        ),
-        "primary": section(
-            "mITT",
-            arm_counts(mitt),
-            {
-                "outcome": plan.PRIMARY,
-                "visit": plan.PRIMARY_VISIT,
-                "ancova": comparisons.ancova(wide, y=y, baseline=base),
-                "percent_change": comparisons.percent_change(wide, y=y, baseline=base),
-                "percent_change_of_means": comparisons.percent_change_of_means(
-                    wide, y=y, baseline=base
-                ),
-                "log_ancova": comparisons.log_ancova(wide, y=y, baseline=base),
-                "sensitivity": comparisons.change_sensitivity(wide, y=y, baseline=base),
-                "per_protocol": comparisons.ancova(wide[wide.pp == 1], y=y, baseline=base),
-                "missing": _missing(long, plan.PRIMARY),
-            },
-        ),
-        "secondary": comparisons.secondary(wide, plan.FAMILIES, plan.FAMILY_ADJUSTMENT),
-        "responders": section(
-            "mITT",
-            arm_counts(mitt),
-            comparisons.responders(
-                wide, y=y, baseline=base, threshold=plan.RESPONDER_REDUCTION_PERCENT
-            ),
-        ),
-        "correlations": association.b12_frequency_correlations(wide),
-        "correlation_matrix": association.change_matrix(wide, plan.CHANGE_MATRIX),
-        "regression": [_regression(wide, outcome) for outcome in plan.REGRESSION_OUTCOMES],
-        "mixed_model": section(
-            "ITT with follow-up",
-            None,
-            {
-                **longitudinal.mixed_model(long, y=plan.PRIMARY),
-                "trajectory": longitudinal.trajectory(long, y=plan.PRIMARY),
-            },
-        ),
-        "subgroups": section(
-            "mITT", arm_counts(mitt), comparisons.subgroups(wide, y=y, baseline=base)
-        ),
-        "missing_data": section(
-            "ITT",
-            itt_n,
-            {
-                "complete_case": comparisons.ancova(wide, y=y, baseline=base),
-                "multiple_imputation": longitudinal.multiple_imputation(
-                    wide,
-                    y=y,
-                    baseline=base,
-                    covariates=["b12_pmol_l__V0", "age"],
-                    m=plan.MI_IMPUTATIONS,
-                    seed=plan.MI_SEED,
-                ),
-                "missing_by_visit": _missing(long, plan.PRIMARY),
-            },
-        ),
-        "safety": section(
-            "randomised", itt_n, flow.safety(dataset.patients, dataset.adverse_events)
-        ),
+        "drafts_excluded": {
+            "total": sum(drafts.values()),
+            "by_form": drafts,
+            "analysable_statuses": list(plan.ANALYSABLE_FORM_STATUSES),
+        },
     }
+    failed: dict[str, str] = {}
+    for name in SECTIONS:
+        results[name] = guarded(name, BUILDERS[name], inputs, failed)
+    results["section_notes"] = failed
     return jsonable(results)
+
+
+def guarded(
+    name: str,
+    build: Callable[[Inputs], Any],
+    inputs: Inputs,
+    failed: dict[str, str],
+) -> Any:
+    """``build(inputs)``, or, if it raises, its skeleton on no rows marked with the note."""
+    try:
+        return build(inputs)
+    except Exception as error:  # noqa: BLE001 - one section's failure must not kill the rest
+        logger.exception("analysis section %r could not be computed", name)
+        failed[name] = notes.SECTION_FAILED
+        try:
+            skeleton = _blank(build(inputs.without_rows()))
+        except Exception:  # noqa: BLE001 - no skeleton then, only the note
+            skeleton = [{}] if name in LIST_SECTIONS else {}
+        error_text = f"{type(error).__name__}: {error}"
+        if isinstance(skeleton, list):
+            return [{**row, "note": notes.SECTION_FAILED, "error": error_text} for row in skeleton]
+        return {
+            **skeleton,
+            "population": skeleton.get("population"),
+            "data_cut": inputs.cut,
+            "n": arm_counts(inputs.wide) if "n" in skeleton else None,
+            "note": notes.SECTION_FAILED,
+            "error": error_text,
+        }
+
+
+def _blank(value: Any) -> Any:
+    """A skeleton computed on no rows says nothing about the data: its counts become None and
+    its notes the section's note."""
+    if isinstance(value, dict):
+        return {
+            k: None if k == "n" else notes.SECTION_FAILED if k == "note" else _blank(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_blank(v) for v in value]
+    return value
+
+
+def _section(inputs: Inputs, population: str, n: Any, body: dict[str, Any]) -> dict[str, Any]:
+    return {"population": population, "n": n, "data_cut": inputs.cut, **body}
+
+
+def _primary_columns() -> tuple[str, str]:
+    return f"{plan.PRIMARY}__{plan.PRIMARY_VISIT}", f"{plan.PRIMARY}__{plan.BASELINE_VISIT}"
+
+
+def _mitt(inputs: Inputs) -> pd.DataFrame:
+    return inputs.wide[inputs.wide.mitt == 1]
+
+
+def consort_section(inputs: Inputs) -> dict[str, Any]:
+    return _section(inputs, "screened", None, flow.consort(inputs.screening, inputs.patients))
+
+
+def baseline_section(inputs: Inputs) -> dict[str, Any]:
+    rows = flow.baseline_table(inputs.wide, plan.BASELINE_CONTINUOUS, plan.BASELINE_CATEGORICAL)
+    return _section(inputs, "ITT", arm_counts(inputs.wide), {"rows": rows})
+
+
+def primary_section(inputs: Inputs) -> dict[str, Any]:
+    wide, (y, base) = inputs.wide, _primary_columns()
+    return _section(
+        inputs,
+        "mITT",
+        arm_counts(_mitt(inputs)),
+        {
+            "outcome": plan.PRIMARY,
+            "visit": plan.PRIMARY_VISIT,
+            "ancova": comparisons.ancova(wide, y=y, baseline=base),
+            "percent_change": comparisons.percent_change(wide, y=y, baseline=base),
+            "percent_change_of_means": comparisons.percent_change_of_means(
+                wide, y=y, baseline=base
+            ),
+            "log_ancova": comparisons.log_ancova(wide, y=y, baseline=base),
+            "sensitivity": comparisons.change_sensitivity(wide, y=y, baseline=base),
+            "per_protocol": comparisons.ancova(wide[wide.pp == 1], y=y, baseline=base),
+            "missing": _missing(inputs.long, plan.PRIMARY),
+        },
+    )
+
+
+def secondary_section(inputs: Inputs) -> list[dict[str, Any]]:
+    return comparisons.secondary(inputs.wide, plan.FAMILIES, plan.FAMILY_ADJUSTMENT)
+
+
+def responders_section(inputs: Inputs) -> dict[str, Any]:
+    y, base = _primary_columns()
+    body = comparisons.responders(
+        inputs.wide, y=y, baseline=base, threshold=plan.RESPONDER_REDUCTION_PERCENT
+    )
+    return _section(inputs, "mITT", arm_counts(_mitt(inputs)), body)
+
+
+def correlations_section(inputs: Inputs) -> list[dict[str, Any]]:
+    return association.b12_frequency_correlations(inputs.wide)
+
+
+def correlation_matrix_section(inputs: Inputs) -> dict[str, Any]:
+    return association.change_matrix(inputs.wide, plan.CHANGE_MATRIX)
+
+
+def regression_section(inputs: Inputs) -> list[dict[str, Any]]:
+    """One model per outcome, each on its own: a model that raises is a row with the note."""
+    rows = []
+    for outcome in plan.REGRESSION_OUTCOMES:
+        try:
+            rows.append(_regression(inputs.wide, outcome))
+        except Exception as error:  # noqa: BLE001 - the other models still stand
+            logger.exception("regression of %r could not be computed", outcome)
+            rows.append(
+                {
+                    "outcome": f"{outcome} change (V3 − V0)",
+                    "variable": outcome,
+                    "population": "ITT, complete cases",
+                    "n": None,
+                    "r2": None,
+                    "r2_adj": None,
+                    "terms": [],
+                    "note": notes.SECTION_FAILED,
+                    "error": f"{type(error).__name__}: {error}",
+                }
+            )
+    return rows
+
+
+def mixed_model_section(inputs: Inputs) -> dict[str, Any]:
+    body = {
+        **longitudinal.mixed_model(inputs.long, y=plan.PRIMARY),
+        "trajectory": longitudinal.trajectory(inputs.long, y=plan.PRIMARY),
+    }
+    return _section(inputs, "ITT with follow-up", body.pop("n", None), body)
+
+
+def subgroups_section(inputs: Inputs) -> dict[str, Any]:
+    y, base = _primary_columns()
+    body = comparisons.subgroups(inputs.wide, y=y, baseline=base)
+    return _section(inputs, "mITT", arm_counts(_mitt(inputs)), body)
+
+
+def missing_data_section(inputs: Inputs) -> dict[str, Any]:
+    wide, (y, base) = inputs.wide, _primary_columns()
+    return _section(
+        inputs,
+        "ITT",
+        arm_counts(wide),
+        {
+            "complete_case": comparisons.ancova(wide, y=y, baseline=base),
+            "multiple_imputation": longitudinal.multiple_imputation(
+                wide, y=y, baseline=base, covariates=list(plan.MI_COVARIATES)
+            ),
+            "missing_by_visit": _missing(inputs.long, plan.PRIMARY),
+        },
+    )
+
+
+def safety_section(inputs: Inputs) -> dict[str, Any]:
+    body = flow.safety(inputs.patients, inputs.adverse_events)
+    return _section(inputs, "randomised", arm_counts(inputs.wide), body)
+
+
+BUILDERS: dict[str, Callable[[Inputs], Any]] = {
+    "consort": consort_section,
+    "baseline": baseline_section,
+    "primary": primary_section,
+    "secondary": secondary_section,
+    "responders": responders_section,
+    "correlations": correlations_section,
+    "correlation_matrix": correlation_matrix_section,
+    "regression": regression_section,
+    "mixed_model": mixed_model_section,
+    "subgroups": subgroups_section,
+    "missing_data": missing_data_section,
+    "safety": safety_section,
+}
 
 
 def _regression(wide: pd.DataFrame, outcome: str) -> dict[str, Any]:

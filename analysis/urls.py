@@ -1,14 +1,9 @@
-from django.urls import path
+from __future__ import annotations
 
-from analysis import export_views, views
+from analysis.dashboard.urls import urlpatterns as dashboard_urls
+from analysis.exports.urls import urlpatterns as export_urls
 
 app_name = "analysis"
 
-urlpatterns = [
-    path("", views.dashboard, name="overview"),
-    path("export/", export_views.export_page, name="export"),
-    path("results.json", views.results_json, name="results_json"),
-    path("figures/<str:name>.svg", views.figure_svg, name="figure"),
-    path("tables/<str:name>.csv", views.table_csv, name="table"),
-    path("<str:page>/", views.dashboard, name="page"),
-]
+# the exports first: the dashboard's last pattern matches any page name
+urlpatterns = [*export_urls, *dashboard_urls]

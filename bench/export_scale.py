@@ -40,14 +40,15 @@ def worker(kind: str, codes: list[str]) -> None:
     django.setup()
     from django.db import connection
 
-    from analysis import export
+    from analysis.exports.csv_tables import stream_csv
+    from analysis.exports.options import ExportOptions, ExportResult
 
     start = time.perf_counter()
     with open(os.devnull, "w") as sink:
         if kind == "export":
-            result = export.ExportResult()
-            options = export.ExportOptions(sites=codes)
-            for text in export.stream_csv("long", options, result):
+            result = ExportResult()
+            options = ExportOptions(sites=codes)
+            for text in stream_csv("long", options, result):
                 sink.write(text)
             rows = result.rows["long"]
         else:
@@ -99,12 +100,13 @@ def run() -> None:
         import cProfile
         import pstats
 
-        from analysis import export
+        from analysis.exports.csv_tables import stream_csv
+        from analysis.exports.options import ExportOptions, ExportResult
 
-        result = export.ExportResult()
+        result = ExportResult()
         profiler = cProfile.Profile()
         profiler.enable()
-        for _ in export.stream_csv("long", export.ExportOptions(), result):
+        for _ in stream_csv("long", ExportOptions(), result):
             pass
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
-from django.utils.translation import gettext_lazy as _
 
 from hfs_ecrf.admin import AuditedAdmin, ReadOnlyAdmin
 from patients.models import Patient, Site, SiteMembership
@@ -42,26 +41,17 @@ class StudyUserAdmin(UserAdmin):
 
 @admin.register(Patient)
 class PatientAdmin(ReadOnlyAdmin):
-    """Read-only list of patients; data managers export selections from here."""
+    """Read-only list of patients; the analysis app adds the data managers' export action."""
 
     list_display = ["study_id", "site", "age_at_consent", "enrolled_at"]
     list_filter = ["site"]
     search_fields = ["study_id"]
-    actions = ["export_selected"]
-
-    @admin.action(description=_("Export the selected patients (ZIP bundle)"))
-    def export_selected(self, request, queryset):
-        from analysis.export import ExportOptions
-        from analysis.export_views import download
-
-        options = ExportOptions(study_ids=list(queryset.values_list("study_id", flat=True)))
-        return download(request.user, "bundle", options)
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perm("hfs_ecrf.export_data")
 
     def get_actions(self, request):
-        # keep the export action even though the admin is read-only here
+        # actions added by other apps stay; a bulk delete never
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions

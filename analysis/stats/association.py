@@ -12,6 +12,7 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
+from analysis.stats import notes
 from analysis.stats.common import ALPHA, empty, full_rank, treat
 from analysis.stats.comparisons import adjust
 
@@ -34,7 +35,7 @@ def correlation(
     data = pd.DataFrame(columns).dropna()
     n = len(data)
     if n < 3 or data.x.nunique() < 2 or data.y.nunique() < 2:
-        return {**empty("too few patients or a constant variable"), "r": None, "n": n}
+        return {**empty(notes.TOO_FEW_FOR_CORRELATION), "r": None, "n": n}
     if method == "spearman":
         data = data.assign(x=data.x.rank(), y=data.y.rank())
     if control is None:
@@ -43,7 +44,7 @@ def correlation(
     else:
         design = sm.add_constant(data.c.to_numpy(float))
         if not full_rank(design) or n < 4:
-            return {**empty("the control variable does not vary"), "r": None, "n": n}
+            return {**empty(notes.CONTROL_CONSTANT), "r": None, "n": n}
         rx = data.x - design @ np.linalg.lstsq(design, data.x.to_numpy(float), rcond=None)[0]
         ry = data.y - design @ np.linalg.lstsq(design, data.y.to_numpy(float), rcond=None)[0]
         r = float(np.corrcoef(rx, ry)[0, 1])
@@ -120,7 +121,12 @@ def change_matrix(wide: pd.DataFrame, variables: list[str]) -> dict[str, Any]:
 
 def regression(frame: pd.DataFrame, *, outcome: str, predictors: list[str]) -> dict[str, Any]:
     """OLS with HC3 robust standard errors: β, 95 % CI, p, standardised β (β·SDx/SDy), R²,
-    adjusted R², n and variance inflation factors."""
+    adjusted R², n and variance inflation factors.
+
+    Inference uses the t distribution with the residual degrees of freedom n − k − 1 (SAP §7):
+    HC3 is the small-sample choice among sandwich estimators, and pairing it with the normal
+    distribution (statsmodels' default) would give p-values and intervals too small for a trial
+    of a few dozen patients. The document states ``cov_type``, ``distribution`` and ``df``."""
     data = frame[[outcome, *predictors]].dropna().astype(float)
     n = len(data)
     design = sm.add_constant(data[predictors], has_constant="add")
@@ -131,9 +137,9 @@ def regression(frame: pd.DataFrame, *, outcome: str, predictors: list[str]) -> d
             "r2": None,
             "r2_adj": None,
             "terms": [],
-            "note": "too few patients or collinear predictors",
+            "note": notes.COLLINEAR,
         }
-    fit = sm.OLS(data[outcome], design).fit(cov_type="HC3")
+    fit = sm.OLS(data[outcome], design).fit(cov_type="HC3", use_t=True)
     ci = fit.conf_int(ALPHA)
     sd_y = data[outcome].std(ddof=1)
     terms = []
@@ -159,5 +165,7 @@ def regression(frame: pd.DataFrame, *, outcome: str, predictors: list[str]) -> d
         "r2": float(fit.rsquared),
         "r2_adj": float(fit.rsquared_adj),
         "cov_type": "HC3",
+        "distribution": "t",
+        "df": float(fit.df_resid),
         "terms": terms,
     }

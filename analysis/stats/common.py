@@ -13,6 +13,14 @@ ARMS = ("standard", "b12")
 ALPHA = 0.05
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a note for translation without importing Django (``makemessages`` extracts every
+    ``gettext_noop("…")`` call by name). Notes travel in the results document as this English
+    text, which is the catalogue's msgid: the document is computed once and shared, and each
+    reader's page translates the note into its own language with ``gettext(note)``."""
+    return message
+
+
 def empty(note: str, **extra: Any) -> dict[str, Any]:
     """The shape of an estimate that could not be computed, with the reason."""
     return {

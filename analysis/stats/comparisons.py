@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from analysis.stats import notes
 from analysis.stats.common import ALPHA, ARMS, arm_counts, empty, full_rank, mean_ci, treat
 
 
@@ -22,18 +22,20 @@ def _pairs(frame: pd.DataFrame, y: str, baseline: str) -> pd.DataFrame:
 
 def ancova(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
     """OLS ``y ~ arm + baseline``: the adjusted difference b12 − standard, its 95 % CI and p,
-    with HC3 robust standard errors as a sensitivity."""
+    with HC3 robust standard errors as a sensitivity. As everywhere in the plan (SAP §7), HC3
+    inference uses the t distribution with the residual degrees of freedom (n − 3), not the
+    normal: with a few dozen patients per arm the normal understates the uncertainty."""
     data = _pairs(frame, y, baseline)
     n = arm_counts(data)
     if min(n.values()) == 0:
-        return empty("an arm has no patient with both values", n=n)
+        return empty(notes.ARM_WITHOUT_PAIRS, n=n)
     design = np.column_stack([np.ones(len(data)), treat(data), data[baseline].to_numpy(float)])
     if not full_rank(design):
-        return empty("too few patients or collinear predictors", n=n)
+        return empty(notes.COLLINEAR, n=n)
     model = sm.OLS(data[y].to_numpy(float), design)
     fit = model.fit()
     ci = fit.conf_int(ALPHA)[1]
-    robust = model.fit(cov_type="HC3")
+    robust = model.fit(cov_type="HC3", use_t=True)
     rci = robust.conf_int(ALPHA)[1]
     return {
         "estimate": float(fit.params[1]),
@@ -48,6 +50,8 @@ def ancova(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
             "ci_low": float(rci[0]),
             "ci_high": float(rci[1]),
             "p": float(robust.pvalues[1]),
+            "df": float(robust.df_resid),
+            "distribution": "t",
         },
     }
 
@@ -118,7 +122,7 @@ def change_sensitivity(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[st
     b = change[data.arm == "standard"].to_numpy(float)
     n = {"standard": len(b), "b12": len(a)}
     if len(a) < 2 or len(b) < 2:
-        note = "each arm needs at least two patients"
+        note = notes.TWO_PER_ARM
         return {
             "welch": empty(note, n=n),
             "mann_whitney": empty(note, n=n),
@@ -184,42 +188,67 @@ def within_arm_change(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str
 
 
 def adjust(p_values: list[float | None], method: str) -> list[float | None]:
-    """Holm ('holm') or Benjamini–Hochberg ('fdr_bh') over the p-values that exist."""
-    present = [i for i, p in enumerate(p_values) if p is not None]
-    adjusted: list[float | None] = [None] * len(p_values)
-    if present:
-        _, corrected, _, _ = multipletests([p_values[i] for i in present], method=method)
-        for i, value in zip(present, corrected, strict=True):
-            adjusted[i] = float(value)
+    """Holm ('holm') or Benjamini–Hochberg ('fdr_bh') over a pre-specified family.
+
+    ``p_values`` is the whole family in its fixed order; None marks a member that is not
+    estimable on the data at hand. Such a member keeps its place: it gets no adjusted p and
+    takes no rank, but it still counts in the family size m (SAP §4) — the plan fixed m before
+    any data existed, and shrinking it to the outcomes that happen to have data would make the
+    adjustment depend on which data are missing. With the k ≤ m p-values that exist sorted
+    p(1) ≤ … ≤ p(k):
+
+    - Holm: p̃(i) = max over j ≤ i of min(1, (m − j + 1) · p(j));
+    - Benjamini–Hochberg: p̃(i) = min over j ≥ i of min(1, m · p(j) / j).
+
+    (Both equal statsmodels' ``multipletests`` on the k p-values padded with m − k ones; with
+    nothing missing they are exactly ``multipletests``.)
+    """
+    if method not in {"holm", "fdr_bh"}:
+        raise ValueError(f"unknown adjustment {method!r}; allowed: 'holm', 'fdr_bh'")
+    m = len(p_values)
+    present = [i for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
+    adjusted: list[float | None] = [None] * m
+    if not present:
+        return adjusted
+    order = sorted(present, key=lambda i: p_values[i])
+    p = np.array([p_values[i] for i in order], dtype=float)
+    rank = np.arange(1, len(p) + 1)
+    if method == "holm":
+        corrected = np.maximum.accumulate(np.minimum(1.0, (m - rank + 1) * p))
+    else:
+        corrected = np.minimum.accumulate(np.minimum(1.0, m * p / rank)[::-1])[::-1]
+    for i, value in zip(order, corrected, strict=True):
+        adjusted[i] = float(value)
     return adjusted
 
 
 def secondary(
     wide: pd.DataFrame, families: dict[str, list[str]], methods: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Each outcome's change per arm and ANCOVA, with p adjusted within its family."""
+    """Each outcome's change per arm and ANCOVA, with p adjusted within its pre-specified
+    family; an outcome without data keeps its place, marked not estimable."""
     rows = []
     for family, outcomes in families.items():
         results = []
         for outcome in outcomes:
             y, base = f"{outcome}__V3", f"{outcome}__V0"
             if y not in wide or base not in wide:
-                results.append(
-                    {"outcome": outcome, "family": family, "change": {}, "ancova": empty("no data")}
-                )
-                continue
-            results.append(
-                {
+                result = {"outcome": outcome, "family": family, "change": {}}
+                result["ancova"] = empty(notes.NO_DATA)
+            else:
+                result = {
                     "outcome": outcome,
                     "family": family,
                     "change": within_arm_change(wide, y=y, baseline=base),
                     "ancova": ancova(wide, y=y, baseline=base),
                 }
-            )
+            result["estimable"] = result["ancova"]["p"] is not None
+            results.append(result)
         adjusted = adjust([r["ancova"]["p"] for r in results], methods[family])
         for result, p_adj in zip(results, adjusted, strict=True):
             result["p_adjusted"] = p_adj
             result["adjustment"] = methods[family]
+            result["family_size"] = len(outcomes)
         rows += results
     return rows
 
@@ -241,7 +270,7 @@ def responders(
     n1, n0 = per_arm["b12"]["n"], per_arm["standard"]["n"]
     out: dict[str, Any] = {"per_arm": per_arm, "threshold_percent": threshold}
     if not n1 or not n0:
-        note = "an arm has no patient with both values"
+        note = notes.ARM_WITHOUT_PAIRS
         return {
             **out,
             "risk_difference": empty(note),
@@ -278,19 +307,16 @@ def _adjusted_odds_ratio(data: pd.DataFrame, baseline: str) -> dict[str, Any]:
     design = np.column_stack([np.ones(len(data)), treat(data), data[baseline].to_numpy(float)])
     outcome = data.responder.to_numpy(float)
     if not full_rank(design) or outcome.min() == outcome.max():
-        return empty("responders and non-responders are both needed in the data")
+        return empty(notes.RESPONDERS_BOTH_NEEDED)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fit = sm.Logit(outcome, design).fit(disp=0, maxiter=200)
     except Exception as error:  # noqa: BLE001 - perfect separation and the like
-        return empty(f"logistic regression failed: {error}")
+        return empty(notes.LOGIT_FAILED, error=f"{type(error).__name__}: {error}")
     ci = fit.conf_int(ALPHA)[1]
     if not fit.mle_retvals.get("converged", False) or max(abs(ci)) > 50:
-        return empty(
-            "logistic regression did not converge (near-complete separation: "
-            "too few responders in one arm)"
-        )
+        return empty(notes.LOGIT_SEPARATION)
     return {
         "estimate": math.exp(fit.params[1]),
         "ci_low": math.exp(ci[0]),
@@ -325,5 +351,5 @@ def subgroups(
             "n": arm_counts(data),
         }
     else:
-        out["interaction"] = empty("both subgroups need patients in both arms")
+        out["interaction"] = empty(notes.SUBGROUPS_BOTH_ARMS)
     return out

@@ -56,9 +56,15 @@ def test_ancova_matches_statsmodels_formula_api():
     assert (ours["ci_low"], ours["ci_high"]) == pytest.approx((ci[0], ci[1]), rel=REL)
     assert ours["p"] == pytest.approx(ref.pvalues["b12arm"], rel=REL)
     assert ours["n"] == {"standard": 30, "b12": 30}
-    robust = _ref(frame, "y__V3 ~ b12arm + y__V0", cov_type="HC3")
+    # HC3 with t inference on the residual df (SAP §7), not statsmodels' normal default
+    robust = _ref(frame, "y__V3 ~ b12arm + y__V0", cov_type="HC3", use_t=True)
     assert ours["hc3"]["se"] == pytest.approx(robust.bse["b12arm"], rel=REL)
     assert ours["hc3"]["p"] == pytest.approx(robust.pvalues["b12arm"], rel=REL)
+    rci = robust.conf_int().loc["b12arm"]
+    assert (ours["hc3"]["ci_low"], ours["hc3"]["ci_high"]) == pytest.approx(
+        (rci[0], rci[1]), rel=REL
+    )
+    assert ours["hc3"]["df"] == len(frame) - 3
 
 
 def test_log_ancova_reports_zeros_and_transforms_the_effect():
@@ -122,13 +128,14 @@ def test_within_arm_change_matches_paired_tests():
 
 
 def test_holm_and_benjamini_hochberg_by_hand():
+    # a family of five; the fourth member is not estimable but keeps its place: m = 5
     p = [0.01, 0.04, 0.03, None, 0.20]
     holm = comparisons.adjust(p, "holm")
-    # sorted 0.01, 0.03, 0.04, 0.20 times 4, 3, 2, 1, running max, capped at 1
-    assert holm == pytest.approx([0.04, 0.09, 0.09, None, 0.20])
+    # sorted 0.01, 0.03, 0.04, 0.20 times 5, 4, 3, 2, running max, capped at 1
+    assert holm == pytest.approx([0.05, 0.12, 0.12, None, 0.40])
     bh = comparisons.adjust(p, "fdr_bh")
-    # p × m / rank, running min from the top: 0.04, 0.0533, 0.0533, 0.20
-    assert bh == pytest.approx([0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, None, 0.20])
+    # p × m / rank: 0.05, 0.075, 0.0667, 0.25; running min from the top
+    assert bh == pytest.approx([0.05, 0.2 / 3, 0.2 / 3, None, 0.25])
 
 
 def test_responders_fisher_risk_difference_and_adjusted_odds_ratio():
@@ -198,12 +205,16 @@ def test_regression_matches_statsmodels_hc3_and_vif_by_hand():
     )
     predictors = ["treat", "y__V0", "b12", "age"]
     ours = association.regression(frame, outcome="change", predictors=predictors)
-    ref = smf.ols("change ~ treat + y__V0 + b12 + age", frame).fit(cov_type="HC3")
+    ref = smf.ols("change ~ treat + y__V0 + b12 + age", frame).fit(cov_type="HC3", use_t=True)
     terms = {t["term"]: t for t in ours["terms"]}
     for name in predictors:
         assert terms[name]["estimate"] == pytest.approx(ref.params[name], rel=REL)
         assert terms[name]["se"] == pytest.approx(ref.bse[name], rel=REL)
         assert terms[name]["p"] == pytest.approx(ref.pvalues[name], rel=REL)
+        low, high = ref.conf_int().loc[name]
+        assert (terms[name]["ci_low"], terms[name]["ci_high"]) == pytest.approx(
+            (low, high), rel=REL
+        )
         assert terms[name]["std_estimate"] == pytest.approx(
             ref.params[name] * frame[name].std() / frame.change.std(), rel=REL
         )

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.importer import ImportAborted, import_data
+from analysis.exports.importer import ImportAborted, import_data
 
 
 class Command(BaseCommand):

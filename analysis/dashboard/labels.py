@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from assessments.instruments.labs import B12_DEFICIENT_BELOW
+
 
 def table_labels() -> dict[str, str]:
     return {
@@ -52,7 +54,8 @@ def table_labels() -> dict[str, str]:
         "subgroups": _("Subgroups by baseline B12 deficiency"),
         "subgroup": _("Subgroup"),
         "overall": _("All patients"),
-        "deficient": _("B12 deficient (< 148 pmol/L)"),
+        "deficient": _("B12 deficient (< %(threshold)s pmol/L)")
+        % {"threshold": B12_DEFICIENT_BELOW},
         "not_deficient": _("B12 not deficient"),
         "interaction": _("Arm × deficiency interaction"),
         "missing_data": _("Sensitivity for missing data"),

@@ -23,10 +23,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from analysis.dataset import VISIT_VARIABLES
-from analysis.export import BUNDLE_FILES, DANGEROUS_PREFIXES, RELATIVE
+from analysis.exports.bundle import BUNDLE_FILES
+from analysis.exports.shaping import DANGEROUS_PREFIXES, RELATIVE
 from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
+from assessments.schedule import VISITS
 from hfs_ecrf.validation import UnconfirmedWarnings
 from patients import services as patient_services
 from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
@@ -360,8 +362,6 @@ class _Importer:
 
 
 def _expected_forms(code: str) -> tuple[str, ...]:
-    from assessments.schedule import VISITS
-
     return VISITS[code].forms
 
 
