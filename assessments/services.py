@@ -137,6 +137,8 @@ def crf_save(
 ) -> CaseReportForm:
     """Save one case report form: draft, complete or not done; versioned; audited.
 
+    ``action`` "save" keeps the form's current state (a new form starts as a draft).
+
     ``base_version`` is the version the user started from: if the form has changed since, the
     save is refused with the other person's changes (no lost update). Once a form has been
     complete, every change needs a reason, which goes into the audit trail.
@@ -153,6 +155,8 @@ def crf_save(
         existing = model.objects.select_for_update().filter(visit=form.visit).first()
         if existing is not None:
             raise ConflictError(_changes_since(existing, 0))
+    if action == "save":  # a plain save keeps the state the form had
+        action = current.status if current is not None else FormStatus.DRAFT
     errors: dict[str, list] = {}
     if current is not None and current.ever_complete and not reason.strip():
         errors["reason_for_change"] = [REASON_REQUIRED]

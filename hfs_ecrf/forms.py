@@ -6,8 +6,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-CONFIRM_LABEL = _("Value confirmed: I have checked the unusual values against the source.")
-NEEDS_CONFIRMATION = _("Unusual values need your confirmation before the form is saved.")
+CONFIRM_LABEL = _("Checked against the source document: the values are correct.")
+NEEDS_CONFIRMATION = _(
+    "Please check the values marked in amber. They are possible, so nothing is wrong yet: "
+    "confirm them to save."
+)
 
 
 class DateInput(forms.DateInput):
@@ -35,6 +38,24 @@ class SoftWarningsMixin(forms.Form):
             self.add_error(field if field in self.fields else None, message)
         self.add_error("confirm_warnings", NEEDS_CONFIRMATION)
         return False
+
+    @property
+    def soft_warning_messages(self) -> set[str]:
+        """The messages that are warnings, not errors (templates show them amber, not red)."""
+        messages = {str(message) for message in getattr(self, "soft_warnings", {}).values()}
+        return messages | {str(NEEDS_CONFIRMATION)} if messages else messages
+
+    @property
+    def hard_error_count(self) -> int:
+        """Errors that are not soft warnings (the amber ones do not count)."""
+        warnings = self.soft_warning_messages
+        return sum(
+            1
+            for name, errors in self.errors.items()
+            if name != "confirm_warnings"
+            for message in errors
+            if message not in warnings
+        )
 
     @staticmethod
     def confirmation_text(warnings: dict[str, str]) -> str:
