@@ -1,10 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
 
 from hfs_ecrf import views
+from hfs_ecrf.language import set_language
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,7 +19,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("sites/<str:code>/history/", views.site_history, name="site_history"),
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
