@@ -22,8 +22,9 @@ REASON_REQUIRED = _("This form was complete before: give a reason for the change
 NOT_DONE_REASON_REQUIRED = _("Say why the form was not done.")
 REQUIRED_TO_COMPLETE = _("Required to mark the form complete.")
 CONFLICT = _(
-    "Someone else saved this form while you were editing it. Nothing of yours was saved; "
-    "their changes are shown below. Re-enter your changes on the current version."
+    "This form was saved again while you were editing it (who saved it is shown below). "
+    "Nothing of yours was saved; the changes are shown below. Re-enter your changes on the "
+    "current version."
 )
 VISIT_BEFORE_CONSENT = _("The visit date is before the patient's consent date (%(consent)s).")
 VISIT_IN_FUTURE = _("The visit date cannot be in the future.")
