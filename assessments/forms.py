@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from assessments.bands import unit_label
 from assessments.models import (
     AdverseEvent,
     CaseReportForm,
@@ -15,9 +16,11 @@ from assessments.models import (
 )
 from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, TimeInput
 
+# "save" keeps the form's state (what Enter does); the others change it explicitly.
 ACTIONS = [
+    ("save", _("Save")),
     ("draft", _("Save as draft")),
-    ("complete", _("Save as complete")),
+    ("complete", _("Mark complete")),
     ("not_done", _("Form not done")),
 ]
 QUESTIONNAIRES = (Rand36, Hads, Hdrs17)
@@ -27,7 +30,7 @@ class CrfFormBase(SoftWarningsMixin, StudyModelForm):
     """What every case report form adds to its model's fields."""
 
     base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    action = forms.ChoiceField(choices=ACTIONS, initial="draft", widget=forms.HiddenInput)
+    action = forms.ChoiceField(choices=ACTIONS, initial="save", widget=forms.HiddenInput)
     not_done_reason = forms.CharField(label=_("reason not done"), required=False, max_length=200)
     reason_for_change = forms.CharField(
         label=_("reason for change"),
@@ -39,7 +42,10 @@ class CrfFormBase(SoftWarningsMixin, StudyModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["base_version"].initial = self.instance.version if self.instance.pk else 0
-        for field in self.fields.values():
+        self.fields["not_done_reason"].initial = self.instance.not_done_reason
+        for name, field in self.fields.items():
+            if name.endswith("_unit"):  # units in the user's language, codes stored
+                field.choices = [(v, unit_label(v)) for v, _label in field.choices]
             if isinstance(field.widget, forms.DateInput):
                 field.widget = DateInput()
             elif isinstance(field.widget, forms.TimeInput):

@@ -23,8 +23,9 @@ REASON_REQUIRED = _("This form was complete before: give a reason for the change
 NOT_DONE_REASON_REQUIRED = _("Say why the form was not done.")
 REQUIRED_TO_COMPLETE = _("Required to mark the form complete.")
 CONFLICT = _(
-    "Someone else saved this form while you were editing it. Nothing of yours was saved; "
-    "their changes are shown below. Re-enter your changes on the current version."
+    "This form was saved again while you were editing it (who saved it is shown below). "
+    "Nothing of yours was saved; the changes are shown below. Re-enter your changes on the "
+    "current version."
 )
 VISIT_BEFORE_CONSENT = _("The visit date is before the patient's consent date (%(consent)s).")
 VISIT_IN_FUTURE = _("The visit date cannot be in the future.")
@@ -147,6 +148,7 @@ def crf_save(
     errors are found together; unconfirmed warnings refuse the save with ``UnconfirmedWarnings``
     unless ``confirmed`` (a form "not done" has no values to warn about). The confirmed warnings
     are kept on the form and in the audit trail.
+    ``action`` "save" keeps the form's current state (a new form starts as a draft).
 
     ``base_version`` is the version the user started from: if the form has changed since, the
     save is refused with the other person's changes (no lost update). Once a form has been
@@ -164,6 +166,8 @@ def crf_save(
         existing = model.objects.select_for_update().filter(visit=form.visit).first()
         if existing is not None:
             raise ConflictError(_changes_since(existing, 0))
+    if action == "save":  # a plain save keeps the state the form had
+        action = current.status if current is not None else FormStatus.DRAFT
     errors: dict[str, list] = {}
     if current is not None and current.ever_complete and not reason.strip():
         errors["reason_for_change"] = [REASON_REQUIRED]

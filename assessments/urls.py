@@ -1,11 +1,12 @@
 from django.urls import path
 
-from assessments import views
+from assessments import live, views
 
 app_name = "assessments"
 
 urlpatterns = [
     path("status/", views.record_status, name="status"),
+    path("live/<str:form_code>/", live.live_scores, name="live"),
     path("<str:study_id>/records/<str:kind>/", views.patient_records, name="records"),
     path("<str:study_id>/<str:code>/", views.visit_detail, name="visit"),
     path("<str:study_id>/<str:code>/<str:form_code>/", views.crf_edit, name="crf"),

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from assessments import selectors, services
+from assessments import flow, selectors, services
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE, VISITS
@@ -43,16 +43,10 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
             attach_errors(form, error)
         else:
             messages.success(request, _("Visit %(code)s saved.") % {"code": code})
+            if request.GET.get("next") and form.instance.status == Visit.Status.DONE:
+                return redirect(flow.first_open_form_url(study_id, form.instance))
             return redirect("assessments:visit", study_id=study_id, code=code)
-    states = selectors.form_states([visit]) if visit else {}
-    forms_ = [
-        (
-            form_code,
-            CRF_MODELS[form_code].TITLE,
-            states.get((visit.pk, form_code), selectors.NOT_STARTED) if visit else None,
-        )
-        for form_code in VISITS[code].forms
-    ]
+    checklist = flow.visit_checklist(visit, code)
     return render(
         request,
         "assessments/visit_detail.html",
@@ -62,7 +56,8 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
             "code": code,
             "spec": VISITS[code],
             "form": form,
-            "forms": forms_,
+            "checklist": checklist,
+            "progress": flow.progress(checklist),
             "can_enter": can(request.user, "enter_data"),
         },
     )
@@ -100,6 +95,8 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
             attach_errors(form, error)
         else:
             messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
+            if request.GET.get("next"):
+                return redirect(flow.after_save_url(study_id, code, form_code))
             return redirect("assessments:crf", study_id=study_id, code=code, form_code=form_code)
     saved = model.objects.filter(visit=visit).first()
     return render(
@@ -116,6 +113,7 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
             "item_fields": [form[name] for name in getattr(model, "ITEMS", ())],
             "field_rows": _layout(form, model),
             "can_enter": can(request.user, "enter_data"),
+            **flow.crf_context(visit, form_code),
         },
     )
 

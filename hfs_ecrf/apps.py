@@ -9,9 +9,12 @@ class HfsEcrfConfig(AppConfig):
     verbose_name = _("Trial administration")
 
     def ready(self) -> None:
-        from hfs_ecrf import security
+        from django.contrib.auth.signals import user_logged_in
+
+        from hfs_ecrf import language, security
 
         security.connect()
+        user_logged_in.connect(language.on_login, dispatch_uid="language_login")
 
 
 class StudyAdminConfig(admin_apps.AdminConfig):

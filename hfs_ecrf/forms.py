@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hfs_ecrf.validation import NEEDS_CONFIRMATION, UnconfirmedWarnings
 
-CONFIRM_LABEL = _("Value confirmed: I have checked the unusual values against the source.")
+CONFIRM_LABEL = _("Checked against the source document: the values are correct.")
 
 
 class DateInput(forms.DateInput):
@@ -32,6 +32,24 @@ class SoftWarningsMixin(forms.Form):
     def confirmed(self) -> bool:
         return bool(self.cleaned_data.get("confirm_warnings"))
 
+    @property
+    def soft_warning_messages(self) -> set[str]:
+        """The messages that are warnings, not errors (templates show them amber, not red)."""
+        messages = {str(message) for message in getattr(self, "soft_warnings", {}).values()}
+        return messages | {str(NEEDS_CONFIRMATION)} if messages else messages
+
+    @property
+    def hard_error_count(self) -> int:
+        """Errors that are not soft warnings (the amber ones do not count)."""
+        warnings = self.soft_warning_messages
+        return sum(
+            1
+            for name, errors in self.errors.items()
+            if name != "confirm_warnings"
+            for message in errors
+            if message not in warnings
+        )
+
 
 class StudyModelForm(forms.ModelForm):
     """ModelForm defaults for the eCRF: radio buttons offer no empty '---------' choice."""
@@ -52,4 +70,5 @@ def attach_errors(form: forms.BaseForm, error: ValidationError) -> None:
     else:
         form.add_error(None, error)
     if isinstance(error, UnconfirmedWarnings) and "confirm_warnings" in form.fields:
+        form.soft_warnings = error.warnings  # shown amber, not red
         form.add_error("confirm_warnings", NEEDS_CONFIRMATION)

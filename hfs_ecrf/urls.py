@@ -2,9 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
+
+from hfs_ecrf.language import set_language
 
 urlpatterns = [
     path("", include("monitoring.urls")),
@@ -20,7 +20,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("sites/", include("patients.site_urls")),
     path("admin/", admin.site.urls),
     # The patient page ("patients/<study_id>/") last: it would match "patients/allocation/" and

@@ -21,7 +21,10 @@ def future_dates(obj: Any, *fields: str) -> dict[str, list]:
     }
 
 
-NEEDS_CONFIRMATION = _("Unusual values need your confirmation before the form is saved.")
+NEEDS_CONFIRMATION = _(
+    "Please check the values marked in amber. They are possible, so nothing is wrong yet: "
+    "confirm them to save."
+)
 
 
 class UnconfirmedWarnings(ValidationError):

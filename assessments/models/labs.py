@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
+from assessments.bands import unit_label
 from assessments.instruments import labs
 from assessments.models.base import CaseReportForm
 from assessments.models.visit import Visit
@@ -183,13 +185,13 @@ class LabPanel(CaseReportForm):
             "%(value)s %(unit)s (= %(canonical)s %(canonical_unit)s) is not possible: allowed is "
             "%(low)s %(low_word)s to %(high)s %(canonical_unit)s."
         ) % {
-            "value": value,
-            "unit": unit,
-            "canonical": canonical,
-            "canonical_unit": analyte.canonical_unit,
-            "low": low if low is not None else 0,
+            "value": number_format(value),
+            "unit": unit_label(unit),
+            "canonical": number_format(canonical),
+            "canonical_unit": unit_label(analyte.canonical_unit),
+            "low": number_format(low if low is not None else 0),
             "low_word": _("(exclusive)") if low is not None else _("(inclusive)"),
-            "high": analyte.hard_max,
+            "high": number_format(analyte.hard_max),
         }
 
     def missing_required(self) -> list[str]:
@@ -208,15 +210,27 @@ class LabPanel(CaseReportForm):
                 continue
             analyte = labs.ANALYTES[code]
             canonical = labs.to_canonical(analyte, value, getattr(self, f"{code}_unit"))
-            if labs.soft_limit_warning(analyte, canonical):
+            if code == "b12" and analyte.soft_low is not None and canonical < analyte.soft_low:
+                # Deficiency is one of the trial's strata: expected, only a very low value is
+                # worth a second look at the value and unit.
                 found[f"{code}_value"] = _(
-                    "%(canonical)s %(unit)s is unusual (expected %(low)s–%(high)s %(unit)s). "
-                    "Check the value and confirm it."
+                    "%(canonical)s pmol/L is in the deficiency range (below %(threshold)s "
+                    "pmol/L), which is expected in this trial; below %(low)s pmol/L it is rare. "
+                    "Check the value and unit against the source and confirm."
                 ) % {
-                    "canonical": canonical,
-                    "unit": analyte.canonical_unit,
-                    "low": analyte.soft_low or 0,
-                    "high": analyte.soft_high,
+                    "canonical": number_format(canonical),
+                    "threshold": number_format(labs.B12_DEFICIENT_BELOW),
+                    "low": number_format(analyte.soft_low),
+                }
+            elif labs.soft_limit_warning(analyte, canonical):
+                found[f"{code}_value"] = _(
+                    "%(canonical)s %(unit)s is outside the usual range (%(low)s–%(high)s %(unit)s) "
+                    "but possible. Check the value and unit against the source and confirm."
+                ) % {
+                    "canonical": number_format(canonical),
+                    "unit": unit_label(analyte.canonical_unit),
+                    "low": number_format(analyte.soft_low or 0),
+                    "high": number_format(analyte.soft_high),
                 }
         if self.cortisol_value is not None and self.sample_time is None:
             found["sample_time"] = _(
@@ -232,7 +246,11 @@ class LabPanel(CaseReportForm):
                         "B12 changed %(fold).1f-fold since the previous visit (%(previous)s → "
                         "%(current)s pmol/L). Check the value and confirm it."
                     )
-                    % {"fold": fold, "previous": previous_b12, "current": current},
+                    % {
+                        "fold": fold,
+                        "previous": number_format(previous_b12),
+                        "current": number_format(current),
+                    },
                 )
         return found
 

@@ -129,8 +129,10 @@ def test_labs_in_other_units_are_converted_and_the_raw_entry_kept(alice, patient
 
 
 def test_an_impossible_lab_value_is_refused_with_range_and_unit(alice, patient):
+    client = login(alice)
+    client.cookies["django_language"] = "en"  # units are translated in Russian (checked below)
     response = _post(
-        login(alice),
+        client,
         patient,
         "V0",
         "labs",
@@ -145,6 +147,18 @@ def test_an_impossible_lab_value_is_refused_with_range_and_unit(alice, patient):
     message = " ".join(response.context["form"].errors["b12_value"])
     assert "25000" in message and "15000" in message and "pmol/L" in message
     assert LabPanel.objects.get().b12_value == 250  # the baseline entry is untouched
+    client.cookies["django_language"] = "ru"
+    response = _post(client, patient, "V0", "labs", {**SOFT_BASE, "b12_value": "25000.5"})
+    message = " ".join(response.context["form"].errors["b12_value"])
+    assert "25000,5" in message and "пмоль/л" in message and "pmol/L" not in message
+
+
+SOFT_BASE = {
+    "b12_unit": "pmol/L",
+    "cortisol_unit": "nmol/L",
+    "dopamine_unit": "pmol/L",
+    "dopamine_matrix": "plasma",
+}
 
 
 def test_a_soft_warning_saves_only_after_confirmation_kept_in_the_audit_trail(alice, patient):
