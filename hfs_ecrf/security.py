@@ -6,21 +6,45 @@ the one place where the project listens to signals; the handlers only record, ne
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from simple_history.models import HistoricalRecords
 
 from hfs_ecrf.models import SecurityEvent
 
 
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request: Any) -> str | None:
+    """The client's address, as the lockout (AXES_CLIENT_IP_CALLABLE) and the log see it.
+
+    With TRUSTED_PROXY_COUNT = N > 0, the N-th entry from the right of X-Forwarded-For is the
+    address the outermost trusted proxy saw; entries left of it were sent by the client and may
+    be forged, so they are never used. With N = 0, or when the header is shorter than N (the
+    request did not pass through the proxies), the TCP peer (REMOTE_ADDR) is the client.
+    """
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < count:
+        return remote
+    return _valid_ip(forwarded[-count]) or remote
 
 
 def current_user() -> Any:
@@ -72,48 +96,153 @@ def _on_locked_out(
     log_event(SecurityEvent.Kind.LOCKED_OUT, username=username or "", request=request)
 
 
+# Account fields whose every change is logged with the value before and after.
+PRIVILEGE_FIELDS = ("is_superuser", "is_staff", "is_active")
+
+
+def before_after(what: str, before: Any, after: Any) -> str:
+    return f"{what}: before {before}; after {after}"
+
+
+def _on_user_saving(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    update_fields = kwargs.get("update_fields")
+    if raw or instance.pk is None:
+        return
+    if update_fields is not None and not set(update_fields) & set(PRIVILEGE_FIELDS):
+        return  # e.g. last_login on every login
+    previous = sender.objects.filter(pk=instance.pk).values(*PRIVILEGE_FIELDS).first()
+    instance._security_before = previous
+
+
 def _on_user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    if created and not kwargs.get("raw"):
-        log_event(SecurityEvent.Kind.ACCOUNT_CREATED, user=instance)
-
-
-def _on_groups_changed(sender: Any, instance: Any, action: str, pk_set: Any, **kwargs: Any) -> None:
-    if action not in {"post_add", "post_remove", "post_clear"}:
-        return
-    from django.contrib.auth.models import Group
-
-    if isinstance(instance, Group):
-        return
-    names = ", ".join(instance.groups.order_by("name").values_list("name", flat=True))
-    log_event(SecurityEvent.Kind.ROLE_CHANGED, user=instance, detail=f"groups now: {names}")
-
-
-def _on_membership_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     if kwargs.get("raw"):
         return
-    action = "removed from" if kwargs.get("signal") is post_delete else "added to"
+    if created:
+        flags = ", ".join(f"{name}={getattr(instance, name)}" for name in PRIVILEGE_FIELDS)
+        log_event(SecurityEvent.Kind.ACCOUNT_CREATED, user=instance, detail=flags)
+        return
+    previous = instance.__dict__.pop("_security_before", None)
+    if not previous:
+        return
+    for name in PRIVILEGE_FIELDS:
+        if previous[name] != getattr(instance, name):
+            log_event(
+                SecurityEvent.Kind.ACCOUNT_CHANGED,
+                user=instance,
+                detail=before_after(name, previous[name], getattr(instance, name)),
+            )
+
+
+def _labels(user: Any, relation: str) -> list[str]:
+    if relation == "groups":
+        return sorted(user.groups.values_list("name", flat=True))
+    return sorted(
+        f"{app}.{codename}"
+        for app, codename in user.user_permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+
+
+def _m2m_logger(relation: str, kind: str) -> Any:
+    """A handler logging a user's groups or user permissions before and after each change,
+    whichever side (user.groups.add or group.user_set.add) made it."""
+
+    def handler(
+        sender: Any, instance: Any, action: str, reverse: bool, pk_set: Any, **kwargs: Any
+    ) -> None:
+        user_model = get_user_model()
+        if action in {"pre_add", "pre_remove", "pre_clear"}:
+            if not reverse:
+                users = [instance]
+            elif pk_set is not None:
+                users = list(user_model.objects.filter(pk__in=pk_set))
+            else:
+                users = list(instance.user_set.all())
+            instance._security_m2m = {u.pk: (u, _labels(u, relation)) for u in users}
+            return
+        if action not in {"post_add", "post_remove", "post_clear"}:
+            return
+        for user, before in instance.__dict__.pop("_security_m2m", {}).values():
+            after = _labels(user, relation)
+            if after != before:
+                log_event(kind, user=user, detail=before_after(relation, before, after))
+
+    return handler
+
+
+_on_groups_changed = _m2m_logger("groups", SecurityEvent.Kind.ROLE_CHANGED)
+_on_user_permissions_changed = _m2m_logger(
+    "user_permissions", SecurityEvent.Kind.PERMISSIONS_CHANGED
+)
+
+
+def _site_codes(user: Any) -> list[str]:
+    return sorted(user.site_memberships.values_list("site__code", flat=True))
+
+
+def _on_membership_saving(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    previous = None
+    if instance.pk is not None:
+        previous = sender.objects.filter(pk=instance.pk).select_related("user").first()
+    instance._security_before = {
+        user.pk: (user, _site_codes(user))
+        for user in {instance.user, previous.user if previous else instance.user}
+    }
+
+
+def _on_membership_saved(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if raw:
+        return
+    prefix = f"added to site {instance.site.code}; " if created else ""
+    for user, before in instance.__dict__.pop("_security_before", {}).values():
+        after = _site_codes(user)
+        if after != before:
+            log_event(
+                SecurityEvent.Kind.SITE_CHANGED,
+                user=user,
+                detail=prefix + before_after("sites", before, after),
+            )
+
+
+def _on_membership_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    after = _site_codes(instance.user)
+    before = sorted({*after, instance.site.code})
     log_event(
         SecurityEvent.Kind.SITE_CHANGED,
         user=instance.user,
-        detail=f"{action} site {instance.site.code}",
+        detail=f"removed from site {instance.site.code}; " + before_after("sites", before, after),
     )
 
 
 def connect() -> None:
     from patients.models import SiteMembership
 
+    pre_save.connect(
+        _on_membership_saving, sender=SiteMembership, dispatch_uid="security_membership_saving"
+    )
     post_save.connect(
-        _on_membership_changed, sender=SiteMembership, dispatch_uid="security_membership_saved"
+        _on_membership_saved, sender=SiteMembership, dispatch_uid="security_membership_saved"
     )
     post_delete.connect(
-        _on_membership_changed, sender=SiteMembership, dispatch_uid="security_membership_deleted"
+        _on_membership_deleted, sender=SiteMembership, dispatch_uid="security_membership_deleted"
     )
     user_model = get_user_model()
     user_logged_in.connect(_on_login, dispatch_uid="security_login")
     user_logged_out.connect(_on_logout, dispatch_uid="security_logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="security_login_failed")
     user_locked_out.connect(_on_locked_out, dispatch_uid="security_locked_out")
+    pre_save.connect(_on_user_saving, sender=user_model, dispatch_uid="security_user_saving")
     post_save.connect(_on_user_saved, sender=user_model, dispatch_uid="security_user_saved")
     m2m_changed.connect(
         _on_groups_changed, sender=user_model.groups.through, dispatch_uid="security_groups"
+    )
+    m2m_changed.connect(
+        _on_user_permissions_changed,
+        sender=user_model.user_permissions.through,
+        dispatch_uid="security_user_permissions",
     )

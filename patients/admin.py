@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy as _
 
-from hfs_ecrf.admin import AuditedAdmin, ReadOnlyAdmin
+from hfs_ecrf.admin import AuditedAdmin, ReadOnlyAdmin, StudyUserAdminBase
 from patients.models import Patient, Site, SiteMembership
 
 
@@ -36,7 +35,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StudyUserAdmin(UserAdmin):
+class StudyUserAdmin(StudyUserAdminBase):
     inlines = [SiteMembershipInline]
 
 
