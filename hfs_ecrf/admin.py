@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from hfs_ecrf.models import SecurityEvent
 from hfs_ecrf.roles import GROUP_NAMES, Role
+from hfs_ecrf.security import user_m2m_changes
 
 
 class AuditedAdmin(SimpleHistoryAdmin):
@@ -89,9 +90,9 @@ class StudyUserAdminBase(UserAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and not request.user.is_superuser:
-            if obj.is_superuser or obj.pk == request.user.pk:
-                return False
+        limited = obj is not None and not request.user.is_superuser
+        if limited and (obj.is_superuser or obj.pk == request.user.pk):
+            return False
         return super().has_change_permission(request, obj)
 
     def changeform_view(
@@ -102,13 +103,15 @@ class StudyUserAdminBase(UserAdmin):
         extra_context: Any = None,
     ) -> Any:
         # The form of a data manager never shows these fields; a POST carrying them is forged.
-        if request.method == "POST" and not request.user.is_superuser:
-            if any(name in request.POST for name in PRIVILEGED_USER_FIELDS):
-                raise PermissionDenied
+        forged = any(name in request.POST for name in PRIVILEGED_USER_FIELDS)
+        if request.method == "POST" and not request.user.is_superuser and forged:
+            raise PermissionDenied
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
+        # One security-log entry per relation, before and after the whole form.
+        with user_m2m_changes(form.instance):
+            super().save_related(request, form, formsets, change)
         user = form.instance
         if request.user.is_superuser or user.is_superuser:
             return

@@ -6,7 +6,10 @@ the one place where the project listens to signals; the handlers only record, ne
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from axes.signals import user_locked_out
@@ -144,6 +147,30 @@ def _labels(user: Any, relation: str) -> list[str]:
     )
 
 
+# Users whose group and permission changes are being logged as one before/after entry per
+# relation by user_m2m_changes() (a form's groups.set() is a remove and an add in the ORM).
+_COALESCED: ContextVar[frozenset] = ContextVar("security_coalesced_users", default=frozenset())
+_M2M_KINDS = {
+    "groups": SecurityEvent.Kind.ROLE_CHANGED,
+    "user_permissions": SecurityEvent.Kind.PERMISSIONS_CHANGED,
+}
+
+
+@contextlib.contextmanager
+def user_m2m_changes(user: Any) -> Iterator[None]:
+    """Log the user's groups and user permissions once each, before and after the block."""
+    before = {relation: _labels(user, relation) for relation in _M2M_KINDS}
+    token = _COALESCED.set(_COALESCED.get() | {user.pk})
+    try:
+        yield
+    finally:
+        _COALESCED.reset(token)
+    for relation, kind in _M2M_KINDS.items():
+        after = _labels(user, relation)
+        if after != before[relation]:
+            log_event(kind, user=user, detail=before_after(relation, before[relation], after))
+
+
 def _m2m_logger(relation: str, kind: str) -> Any:
     """A handler logging a user's groups or user permissions before and after each change,
     whichever side (user.groups.add or group.user_set.add) made it."""
@@ -164,6 +191,8 @@ def _m2m_logger(relation: str, kind: str) -> Any:
         if action not in {"post_add", "post_remove", "post_clear"}:
             return
         for user, before in instance.__dict__.pop("_security_m2m", {}).values():
+            if user.pk in _COALESCED.get():
+                continue
             after = _labels(user, relation)
             if after != before:
                 log_event(kind, user=user, detail=before_after(relation, before, after))
@@ -171,10 +200,8 @@ def _m2m_logger(relation: str, kind: str) -> Any:
     return handler
 
 
-_on_groups_changed = _m2m_logger("groups", SecurityEvent.Kind.ROLE_CHANGED)
-_on_user_permissions_changed = _m2m_logger(
-    "user_permissions", SecurityEvent.Kind.PERMISSIONS_CHANGED
-)
+_on_groups_changed = _m2m_logger("groups", _M2M_KINDS["groups"])
+_on_user_permissions_changed = _m2m_logger("user_permissions", _M2M_KINDS["user_permissions"])
 
 
 def _site_codes(user: Any) -> list[str]:
