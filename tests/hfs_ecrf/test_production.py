@@ -10,7 +10,6 @@ and fetches a static file that whitenoise serves compressed under its hashed nam
 from __future__ import annotations
 
 import gzip
-import http.cookiejar
 import os
 import re
 import secrets
@@ -19,19 +18,16 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from tests.hfs_ecrf.http_client import CLIENT_IP, DEMO_PASSWORD, HOST, Browser
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-HOST = "ecrf.example.org"
-CLIENT_IP = "203.0.113.9"
-DEMO_PASSWORD = "prod-smoke-test-pass-2026"
 
 pytestmark = pytest.mark.postgres_only
 
@@ -156,61 +152,6 @@ def production(prod_database, tmp_path):
             server.kill()
             server.wait(timeout=10)
         log.close()
-
-
-class _ProxyCookies(http.cookiejar.DefaultCookiePolicy):
-    # TLS ends at the proxy: Secure cookies travel on the proxy's plain hop to gunicorn.
-    def return_ok_secure(self, cookie, request):
-        return True
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-class Browser:
-    """A cookie-keeping HTTP client that reaches gunicorn as the README's proxy would."""
-
-    def __init__(self, base: str):
-        self.base = base
-        self.jar = http.cookiejar.CookieJar(policy=_ProxyCookies())
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
-        )
-
-    def request(self, path: str, data: dict | None = None, headers: dict | None = None):
-        body = None if data is None else urllib.parse.urlencode(data, doseq=True).encode()
-        request = urllib.request.Request(self.base + path, data=body)  # noqa: S310 (http only)
-        for name, value in {
-            "Host": HOST,
-            "X-Forwarded-Proto": "https",
-            "X-Forwarded-For": CLIENT_IP,
-            **({"Origin": f"https://{HOST}", "Referer": f"https://{HOST}{path}"} if body else {}),
-            **(headers or {}),
-        }.items():
-            request.add_header(name, value)
-        try:
-            response = self.opener.open(request, timeout=60)
-        except urllib.error.HTTPError as error:  # 3xx (not followed) and 4xx/5xx
-            response = error
-        with response:
-            return response.status, dict(response.headers), response.read()
-
-    def get(self, path: str, **kwargs):
-        return self.request(path, **kwargs)
-
-    def csrf(self) -> str:
-        return next(c.value for c in self.jar if c.name == "csrftoken")
-
-    def login(self, username: str) -> None:
-        status, _, _ = self.get("/accounts/login/")
-        assert status == 200
-        status, headers, body = self.request(
-            "/accounts/login/",
-            {"username": username, "password": DEMO_PASSWORD, "csrfmiddlewaretoken": self.csrf()},
-        )
-        assert status == 302, body.decode()[:2000]
 
 
 class _FormFields(HTMLParser):
