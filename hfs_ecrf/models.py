@@ -29,7 +29,9 @@ class SecurityEvent(models.Model):
         LOGIN_FAILED = "login_failed", _("failed login")
         LOCKED_OUT = "locked_out", _("locked out")
         ACCOUNT_CREATED = "account_created", _("account created")
+        ACCOUNT_CHANGED = "account_changed", _("account status changed")
         ROLE_CHANGED = "role_changed", _("role changed")
+        PERMISSIONS_CHANGED = "permissions_changed", _("user permissions changed")
         SITE_CHANGED = "site_changed", _("site membership changed")
         ALLOCATION_VIEWED = "allocation_viewed", _("allocation list viewed")
 

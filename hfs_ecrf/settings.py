@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "csp",
     "hfs_ecrf",
     "patients",
     "assessments",
@@ -48,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hfs_ecrf.language.StudyLocaleMiddleware",
@@ -92,6 +96,15 @@ def _database_from_url(url: str) -> dict:
             name = BASE_DIR / name
             name.parent.mkdir(parents=True, exist_ok=True)
         config["NAME"] = str(name)
+        # The quickstart serves a few simultaneous users: readers never block the writer (WAL),
+        # a writer waits for the lock instead of failing (timeout, in seconds), and every
+        # transaction takes the write lock when it begins (IMMEDIATE), so two transactions never
+        # deadlock upgrading a read lock ("database is locked").
+        config["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": envint("SQLITE_BUSY_TIMEOUT", 20),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     # Every request is one transaction: a failing view leaves nothing half-saved.
     config["ATOMIC_REQUESTS"] = True
     return config
@@ -102,7 +115,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Study capabilities come only from the study role groups (see hfs_ecrf/backends.py).
+    "hfs_ecrf.backends.StudyRoleBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -129,6 +143,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For.
+# 0 (default): the address is the TCP peer and X-Forwarded-For is ignored (it can be forged).
+# 1: one proxy (nginx, Caddy) sets the header; its last entry is the client. The lockout and the
+# security log both use hfs_ecrf.security.client_ip.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or a positive number of proxies.")
+AXES_CLIENT_IP_CALLABLE = "hfs_ecrf.security.client_ip"
+
 # Sessions end after 30 minutes without a request.
 SESSION_COOKIE_AGE = 30 * 60
 SESSION_SAVE_EVERY_REQUEST = True
@@ -142,7 +165,7 @@ USE_TZ = True
 TIME_ZONE = envstr("TIME_ZONE", "Asia/Samarkand")
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -175,6 +198,40 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+# Every page and script is served by the app itself: no inline script, no third-party origin.
+# Styles and images also allow data: URLs only where Bootstrap and the PNG export need them.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Browser features the eCRF never uses are switched off for every page.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 LOGGING = {
     "version": 1,

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 
-from hfs_ecrf.admin import AuditedAdmin, ReadOnlyAdmin
+from hfs_ecrf.admin import AuditedAdmin, ReadOnlyAdmin, StudyUserAdminBase
 from patients.models import Patient, Site, SiteMembership
 
 
@@ -35,7 +34,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class StudyUserAdmin(UserAdmin):
+class StudyUserAdmin(StudyUserAdminBase):
     inlines = [SiteMembershipInline]
 
 

@@ -218,9 +218,7 @@ def test_end_to_end_drafts_excluded_no_baseline_b12_and_a_single_follow_up(site_
                 jankovic_frequency=2,
             )
             draft = i == 0 and code == "V3"
-            crf_save(
-                form=form, user=alice, action="draft" if draft else "complete", confirmed=True
-            )
+            crf_save(form=form, user=alice, action="draft" if draft else "complete", confirmed=True)
             if draft:
                 draft_value, draft_id = value, patient.study_id
     dataset = build_dataset()
