@@ -110,7 +110,17 @@ PATIENT_FIELDS = {
 RECORD_FIELDS = {
     "adverse_events": (
         AdverseEvent,
-        ["term", "onset_on", "ended_on", "severity", "serious", "relation", "action", "outcome"],
+        [
+            "term",
+            "onset_on",
+            "ended_on",
+            "severity",
+            "serious",
+            *AdverseEvent.CRITERIA,
+            "relation",
+            "action",
+            "outcome",
+        ],
     ),
     "treatment_exposure": (
         TreatmentExposure,

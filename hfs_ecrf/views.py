@@ -12,11 +12,18 @@ from hfs_ecrf.audit import history_rows
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Each role lands on a page that shows what it works with."""
+    from assessments.safety import home_context
     from patients.selectors import exhausted_strata
 
     strata_warnings = exhausted_strata() if can(request.user, "manage_allocation") else []
     return render(
-        request, "home.html", {"role": role_of(request.user), "strata_warnings": strata_warnings}
+        request,
+        "home.html",
+        {
+            "role": role_of(request.user),
+            "strata_warnings": strata_warnings,
+            **home_context(request.user),
+        },
     )
 
 
