@@ -132,20 +132,23 @@ def serious_event_message(event: AdverseEvent) -> tuple[str, str]:
     subject = _("[HFS-B12] Serious adverse event %(study_id)s: report within 24 hours") % {
         "study_id": event.patient.study_id
     }
+    local_due = timezone.localtime(due, local_zone)
+    rows = [
+        (_("patient"), f"{event.patient.study_id} ({event.patient.site.code})"),
+        (_("adverse event"), event.term),
+        (_("onset date"), f"{event.onset_on:%Y-%m-%d}"),
+        (_("seriousness criteria"), ", ".join(event.criteria_labels())),
+        (_("outcome"), event.get_outcome_display()),
+        (_("recorded as serious"), f"{event.serious_since:%Y-%m-%d %H:%M} UTC"),
+        (_("report due"), f"{due:%Y-%m-%d %H:%M} UTC ({local_due:%Y-%m-%d %H:%M} {local_zone})"),
+    ]
+    path = reverse("assessments:ae_edit", args=[event.patient.study_id, event.pk])
     lines = [
         _("A serious adverse event was recorded. Report it to the sponsor within 24 hours."),
         "",
-        f"{_('patient')}: {event.patient.study_id} ({event.patient.site.code})",
-        f"{_('adverse event')}: {event.term}",
-        f"{_('onset date')}: {event.onset_on:%Y-%m-%d}",
-        f"{_('seriousness criteria')}: {', '.join(event.criteria_labels())}",
-        f"{_('outcome')}: {event.get_outcome_display()}",
-        f"{_('recorded as serious')}: {event.serious_since:%Y-%m-%d %H:%M} UTC",
-        f"{_('report due')}: {due:%Y-%m-%d %H:%M} UTC "
-        f"({timezone.localtime(due, local_zone):%Y-%m-%d %H:%M} {local_zone})",
+        *(f"{label}: {value}" for label, value in rows),
         "",
-        _("Acknowledge it on your home page: %(path)s")
-        % {"path": reverse("assessments:ae_edit", args=[event.patient.study_id, event.pk])},
+        _("Acknowledge it on your home page: %(path)s") % {"path": path},
     ]
     return subject, "\n".join(lines)
 

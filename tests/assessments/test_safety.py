@@ -239,9 +239,7 @@ def test_a_serious_event_alerts_dm_and_investigator_and_mails_them_once(
 
     # Follow-up of an event already serious sends nothing more.
     with django_capture_on_commit_callbacks(execute=True):
-        _edit(
-            login(alice), event, life_threatening="on", reason_for_change="now life-threatening"
-        )
+        _edit(login(alice), event, life_threatening="on", reason_for_change="now life-threatening")
     assert AdverseEvent.objects.get().version == 2
     assert len(mailoutbox) == 1
 
