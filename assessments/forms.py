@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from assessments.bands import unit_label
+from assessments.instruments import seriousness
 from assessments.models import (
     AdverseEvent,
     CaseReportForm,
@@ -14,6 +17,7 @@ from assessments.models import (
     TreatmentExposure,
     Visit,
 )
+from assessments.records import SERIOUSNESS_MESSAGES
 from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, TimeInput
 
 # "save" keeps the form's state (what Enter does); the others change it explicitly.
@@ -99,10 +103,56 @@ class ConcomitantMedicationForm(StudyModelForm):
 
 
 class AdverseEventForm(StudyModelForm):
+    """A new adverse event, or the follow-up of one (then versioned, with a reason)."""
+
+    serious_answer = forms.TypedChoiceField(
+        label=_("serious adverse event"),
+        choices=[("yes", _("yes")), ("no", _("no"))],
+        coerce=lambda value: value == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("if yes, tick every seriousness criterion that applies"),
+    )
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+    reason_for_change = forms.CharField(
+        label=_("reason for change"),
+        required=False,
+        max_length=500,
+        help_text=_("required for every change once the event has been saved"),
+    )
+
     class Meta:
         model = AdverseEvent
-        fields = list(AdverseEvent.FIELDS)
+        # "serious" is derived from the criteria, never entered.
+        fields = [name for name in AdverseEvent.FIELDS if name != "serious"]
         widgets = {"onset_on": DateInput(), "ended_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The yes/no answer sits just before the criteria it is checked against.
+        order = list(self.fields)
+        order.remove("serious_answer")
+        order.insert(order.index(AdverseEvent.CRITERIA[0]), "serious_answer")
+        self.order_fields(order)
+        if self.instance.pk:
+            self.fields["serious_answer"].initial = "yes" if self.instance.serious else "no"
+            self.fields["base_version"].initial = self.instance.version
+            del self.fields["submission_token"]
+        else:
+            del self.fields["reason_for_change"]
+            self.fields["submission_token"].initial = uuid.uuid4()
+
+    def clean(self):
+        data = super().clean()
+        criteria = {name: data.get(name, False) for name in AdverseEvent.CRITERIA}
+        problem = seriousness.declared_problem(data.get("serious_answer"), criteria)
+        if problem:
+            self.add_error("serious_answer", SERIOUSNESS_MESSAGES[problem])
+        if self.instance.pk is None:
+            self.instance.submission_token = data.get("submission_token")
+        return data
 
 
 PATIENT_RECORD_FORMS = {

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessments.models import CaseReportForm, FormStatus, Visit
+from assessments import safety
+from assessments.instruments import hdrs, seriousness
+from assessments.models import CaseReportForm, FormStatus, Hdrs17, Visit
+from assessments.records import AdverseEvent, SuicideItemReview
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
 from hfs_ecrf.validation import refuse_unconfirmed
@@ -31,6 +35,10 @@ VISIT_BEFORE_CONSENT = _("The visit date is before the patient's consent date (%
 VISIT_IN_FUTURE = _("The visit date cannot be in the future.")
 MISSED_REASON_REQUIRED = _("Say why the visit was missed.")
 FORM_NOT_EXPECTED = _("Form %(form)s is not part of visit %(visit)s.")
+AE_REASON_REQUIRED = _("This adverse event was saved before: give a reason for the change.")
+AE_NOT_SERIOUS = _("Only a serious adverse event is acknowledged.")
+AE_TOKEN_OF_ANOTHER_PATIENT = _("This form was submitted for another patient; reload the page.")
+SUICIDE_ITEM_NOT_ALERTING = _("HDRS item 3 is below 2 on this form: there is nothing to review.")
 
 
 class ConflictError(ValidationError):
@@ -208,8 +216,110 @@ def patient_record_save(*, record: Any, user: Any, reason: str = "") -> Any:
         and Withdrawal.objects.filter(patient=record.patient).exists()
     ):
         raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
+    if isinstance(record, AdverseEvent):
+        return adverse_event_save(event=record, user=user, reason=reason)
     record.recorded_by = record.recorded_by or user
     record.version = (record.version or 0) + 1 if record.pk else 1
     record.full_clean()
     record.save_audited(user=user, reason=reason)
     return record
+
+
+def _first_submission(event: AdverseEvent) -> AdverseEvent:
+    """The event an earlier submission of the same form made (a double click)."""
+    existing = AdverseEvent.objects.get(submission_token=event.submission_token)
+    if existing.patient_id != event.patient_id:
+        raise ValidationError(AE_TOKEN_OF_ANOTHER_PATIENT)
+    existing.duplicate_submission = True
+    return existing
+
+
+@transaction.atomic
+def adverse_event_save(
+    *, event: AdverseEvent, user: Any, reason: str = "", base_version: int | None = None
+) -> AdverseEvent:
+    """Record or follow up an adverse event: versioned, a reason for every change after the
+    first save, audited.
+
+    The event is serious when a seriousness criterion is ticked. Becoming serious starts the
+    24-hour report clock and, once the transaction commits, e-mails the investigators and data
+    managers (once per becoming serious; the home pages show it until acknowledged). A new event
+    carrying the ``submission_token`` of one already saved is that event (a double submission).
+    """
+    current = (
+        AdverseEvent.objects.select_for_update().filter(pk=event.pk).first() if event.pk else None
+    )
+    if current is not None and base_version is not None and current.version != base_version:
+        raise ConflictError(_changes_since(current, base_version))
+    if current is not None and not reason.strip():
+        raise ValidationError({"reason_for_change": [AE_REASON_REQUIRED]})
+    token = event.submission_token if current is None else current.submission_token
+    if (
+        current is None
+        and token is not None
+        and AdverseEvent.objects.filter(submission_token=token).exists()
+    ):
+        return _first_submission(event)
+    event.submission_token = token
+    event.recorded_by = event.recorded_by or user
+    event.version = current.version + 1 if current is not None else 1
+    serious = seriousness.is_serious(event.criteria())
+    clock_starts = serious and (current is None or current.serious_since is None)
+    if clock_starts:
+        event.serious_since, event.acknowledged_at, event.acknowledged_by = (
+            timezone.now(),
+            None,
+            None,
+        )
+    elif serious:
+        # The clock and its acknowledgement belong to the stored row, not to the edited copy.
+        event.serious_since = current.serious_since
+        event.acknowledged_at = current.acknowledged_at
+        event.acknowledged_by_id = current.acknowledged_by_id
+    else:
+        event.serious_since, event.acknowledged_at, event.acknowledged_by = None, None, None
+    event.full_clean(exclude=["submission_token"])
+    try:
+        with transaction.atomic():
+            event.save_audited(user=user, reason=reason.strip())
+    except IntegrityError:
+        # A simultaneous submission of the same form committed first.
+        if current is not None or token is None:
+            raise
+        return _first_submission(event)
+    if clock_starts:
+        transaction.on_commit(partial(safety.notify_serious_event, event.pk), robust=True)
+    return event
+
+
+@transaction.atomic
+def adverse_event_acknowledge(*, event: AdverseEvent, user: Any) -> AdverseEvent:
+    """An investigator or data manager acknowledges a serious event: its alert leaves the home
+    pages. Audited; acknowledging twice changes nothing."""
+    if not safety.may_acknowledge(user):
+        raise PermissionDenied
+    current = AdverseEvent.objects.select_for_update().get(pk=event.pk)
+    if not current.serious or current.serious_since is None:
+        raise ValidationError(AE_NOT_SERIOUS)
+    if current.acknowledged_at is None:
+        current.acknowledged_at, current.acknowledged_by = timezone.now(), user
+        current.save_audited(user=user, reason="serious adverse event acknowledged")
+    return current
+
+
+@transaction.atomic
+def suicide_item_review(*, form: Hdrs17, user: Any) -> SuicideItemReview:
+    """The investigator has reviewed the HDRS item 3 score shown: its alert leaves the page
+    until a higher score is entered. Audited."""
+    if not safety.may_review_suicide_item(user):
+        raise PermissionDenied
+    current = Hdrs17.objects.select_for_update().get(pk=form.pk)
+    if not hdrs.suicide_alert(current.q03):
+        raise ValidationError(SUICIDE_ITEM_NOT_ALERTING)
+    review = SuicideItemReview.objects.filter(hdrs=current).first() or SuicideItemReview(
+        hdrs=current
+    )
+    review.score, review.reviewed_by, review.reviewed_at = current.q03, user, timezone.now()
+    review.full_clean()
+    review.save_audited(user=user, reason="HDRS item 3 (suicide) reviewed")
+    return review

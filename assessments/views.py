@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from assessments import flow, selectors, services
+from assessments import flow, safety, selectors, services
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE, VISITS
@@ -95,6 +95,9 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
             attach_errors(form, error)
         else:
             messages.success(request, _("%(form)s saved.") % {"form": model.TITLE})
+            prompt = safety.crf_safety_prompt(form.instance)
+            if prompt:
+                messages.warning(request, prompt)
             if request.GET.get("next"):
                 return redirect(flow.after_save_url(study_id, code, form_code))
             return redirect("assessments:crf", study_id=study_id, code=code, form_code=form_code)
@@ -179,6 +182,9 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
             "kind": kind,
             "form": form,
             "records": model.objects.filter(patient=patient),
+            "headers": [
+                model._meta.get_field(name).verbose_name for name in model.display_fields()
+            ],
             "title": model._meta.verbose_name_plural,
             "fields": form_class._meta.fields,
             "can_enter": can(request.user, "enter_data"),

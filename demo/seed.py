@@ -324,7 +324,7 @@ def demo_treatment(*, patient, profile, seed: int, user, until_day: int) -> None
                 onset_on=onset,
                 ended_on=onset + timedelta(days=3),
                 severity=str(rng.choice(["mild", "mild", "moderate"])),
-                serious=bool(rng.random() < 0.08),
+                hospitalisation=bool(rng.random() < 0.08),
                 relation=str(rng.choice(["possible", "probable", "unlikely"])),
                 action="none",
                 outcome="recovered",

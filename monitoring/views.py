@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
+from assessments import safety
 from assessments.selectors import patient_progress, patients_with_visits, visit_grid
 from hfs_ecrf.access import arm_visible, can, requires, role_of
 from randomisation import selectors as randomisation_selectors
@@ -25,7 +26,11 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "monitoring/home.html",
-        {"role": role_of(request.user), "strata_warnings": strata_warnings},
+        {
+            "role": role_of(request.user),
+            "strata_warnings": strata_warnings,
+            **safety.home_context(request.user),
+        },
     )
 
 

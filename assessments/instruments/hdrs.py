@@ -23,6 +23,16 @@ MAXIMA: dict[int, int] = {
     16: 2,
     17: 2,
 }
+# Item 3 (suicide): a score of 2 or more ("wishes he were dead", ideas or gestures of suicide)
+# needs the clinician's attention now and the investigator's review.
+SUICIDE_ITEM = 3
+SUICIDE_ALERT_FROM = 2
+
+
+def suicide_alert(score: int | None) -> bool:
+    return score is not None and score >= SUICIDE_ALERT_FROM
+
+
 # Upper bounds of each band; the last band is open. Configurable per protocol.
 DEFAULT_BANDS: tuple[tuple[int, str], ...] = (
     (7, "none"),

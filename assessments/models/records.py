@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from assessments.instruments import seriousness
 from hfs_ecrf.audit import AuditedModel, display_value
 from hfs_ecrf.validation import future_dates
 from patients.models import Patient
@@ -33,9 +34,15 @@ class PatientRecord(AuditedModel):
     # The fields entered for the record, in order: its form, its list page, the analysis dataset
     # and the exports all read them from here.
     FIELDS: tuple[str, ...] = ()
+    # The columns of the list page, where they differ from FIELDS.
+    DISPLAY_FIELDS: tuple[str, ...] = ()
+
+    @classmethod
+    def display_fields(cls) -> tuple[str, ...]:
+        return cls.DISPLAY_FIELDS or cls.FIELDS
 
     def display_values(self) -> list:
-        return [display_value(self, self._meta.get_field(name)) for name in self.FIELDS]
+        return [display_value(self, self._meta.get_field(name)) for name in self.display_fields()]
 
 
 class TreatmentExposure(PatientRecord):
@@ -109,6 +116,24 @@ class ConcomitantMedication(PatientRecord):
             raise ValidationError(errors)
 
 
+SERIOUSNESS_MESSAGES = {
+    seriousness.FATAL_WITHOUT_DEATH: _(
+        "A fatal outcome needs the seriousness criterion “results in death”."
+    ),
+    seriousness.DEATH_NOT_FATAL: _("The event resulted in death: the outcome must be “fatal”."),
+    seriousness.ONGOING_WITH_END: _(
+        "An event still going on (recovering or not recovered) has no end date: clear the "
+        "end date or change the outcome."
+    ),
+    seriousness.SERIOUS_WITHOUT_CRITERION: _(
+        "A serious adverse event needs at least one seriousness criterion: tick those that apply."
+    ),
+    seriousness.CRITERION_BUT_NOT_SERIOUS: _(
+        "Seriousness criteria are ticked, so the event is serious: answer “yes” or untick them."
+    ),
+}
+
+
 class AdverseEvent(PatientRecord):
     class Severity(models.TextChoices):
         MILD = "mild", _("mild")
@@ -129,30 +154,48 @@ class AdverseEvent(PatientRecord):
         WITHDRAWN = "withdrawn", _("treatment withdrawn")
 
     class Outcome(models.TextChoices):
-        RECOVERED = "recovered", _("recovered")
+        RECOVERED = "recovered", _("recovered/resolved")
         RECOVERING = "recovering", _("recovering")
         NOT_RECOVERED = "not_recovered", _("not recovered")
         SEQUELAE = "sequelae", _("recovered with sequelae")
         FATAL = "fatal", _("fatal")
         UNKNOWN = "unknown", _("unknown")
 
+    CRITERIA = seriousness.CRITERIA
     FIELDS = (
         "term",
         "onset_on",
         "ended_on",
         "severity",
         "serious",
+        *CRITERIA,
         "relation",
         "action",
         "outcome",
     )
+    DISPLAY_FIELDS = tuple(name for name in FIELDS if name not in seriousness.CRITERIA)
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="adverse_events")
     term = models.CharField(_("adverse event"), max_length=200)
     onset_on = models.DateField(_("onset date"))
-    ended_on = models.DateField(_("end date"), null=True, blank=True)
-    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    serious = models.BooleanField(_("serious"), default=False)
+    ended_on = models.DateField(
+        _("end date"), null=True, blank=True, help_text=_("not before the onset date")
+    )
+    severity = models.CharField(_("severity grade"), max_length=10, choices=Severity.choices)
+    results_in_death = models.BooleanField(_("results in death"), default=False)
+    life_threatening = models.BooleanField(_("life-threatening"), default=False)
+    hospitalisation = models.BooleanField(_("requires or prolongs hospitalisation"), default=False)
+    disability = models.BooleanField(
+        _("persistent or significant disability or incapacity"), default=False
+    )
+    congenital_anomaly = models.BooleanField(_("congenital anomaly or birth defect"), default=False)
+    other_medical_event = models.BooleanField(_("other important medical event"), default=False)
+    serious = models.BooleanField(
+        _("serious"),
+        default=False,
+        editable=False,
+        help_text=_("derived: serious when any seriousness criterion is ticked"),
+    )
     relation = models.CharField(
         _("relation to study treatment"), max_length=12, choices=Relation.choices
     )
@@ -160,18 +203,92 @@ class AdverseEvent(PatientRecord):
         _("action taken"), max_length=14, choices=Action.choices, default=Action.NONE
     )
     outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices)
+    serious_since = models.DateTimeField(
+        _("serious since"),
+        null=True,
+        editable=False,
+        help_text=_("when the event was recorded as serious: the 24-hour report clock starts"),
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, editable=False)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        null=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Generated when the new-event form is opened: a second submission of the same form
+    # (double click, resent request) finds the first event instead of making another.
+    submission_token = models.UUIDField(null=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["patient", "onset_on"]
         verbose_name = _("adverse event")
         verbose_name_plural = _("adverse events")
+        indexes = [
+            # The safety alerts on the home pages: serious events not yet acknowledged.
+            models.Index(
+                fields=["serious_since"],
+                condition=models.Q(serious=True, acknowledged_at__isnull=True),
+                name="ae_unacknowledged_serious",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.term
+
+    def save(self, *args, **kwargs) -> None:
+        self.serious = seriousness.is_serious(self.criteria())
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         errors = future_dates(self, "onset_on", "ended_on")
         if self.onset_on and self.ended_on and self.ended_on < self.onset_on:
             errors.setdefault("ended_on", []).append(_("The end date is before the onset date."))
+        problems = seriousness.consistency_problems(
+            self.criteria(), self.outcome, self.ended_on is not None
+        )
+        for field, code in problems.items():
+            errors.setdefault(field, []).append(SERIOUSNESS_MESSAGES[code])
         if errors:
             raise ValidationError(errors)
+
+    def criteria(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in self.CRITERIA}
+
+    def criteria_labels(self) -> list[str]:
+        return [
+            str(self._meta.get_field(n).verbose_name) for n in self.CRITERIA if getattr(self, n)
+        ]
+
+    @property
+    def report_due(self):
+        return seriousness.report_due(self.serious_since) if self.serious_since else None
+
+
+class SuicideItemReview(AuditedModel):
+    """The investigator's review of an HDRS-17 item 3 (suicide) score of 2 or more.
+
+    The alert stays on the investigator's home page until the score shown has been reviewed;
+    a later, higher score raises it again.
+    """
+
+    hdrs = models.OneToOneField(
+        "assessments.Hdrs17", on_delete=models.PROTECT, related_name="suicide_review"
+    )
+    score = models.PositiveSmallIntegerField(_("item 3 score reviewed"))
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"))
+
+    class Meta:
+        verbose_name = _("suicide item review")
+        verbose_name_plural = _("suicide item reviews")
+
+    def __str__(self) -> str:
+        return f"{self.hdrs} item 3 = {self.score}"
