@@ -17,7 +17,7 @@ from assessments.models import (
     TreatmentExposure,
     Visit,
 )
-from assessments.records import SERIOUSNESS_MESSAGES
+from assessments.models.records import SERIOUSNESS_MESSAGES
 from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, TimeInput
 
 # "save" keeps the form's state (what Enter does); the others change it explicitly.

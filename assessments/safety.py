@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from assessments.instruments import hdrs, seriousness
 from assessments.models import CaseReportForm, Hdrs17
-from assessments.records import AdverseEvent
+from assessments.models.records import AdverseEvent
 from hfs_ecrf.access import role_of, scope_to_sites
 from hfs_ecrf.roles import GROUP_NAMES, Role
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from assessments import safety, services
 from assessments.forms import AdverseEventForm
 from assessments.models import Hdrs17
-from assessments.records import AdverseEvent
+from assessments.models.records import AdverseEvent
 from hfs_ecrf.access import can, requires
 from hfs_ecrf.forms import attach_errors
 from hfs_ecrf.views import render_history

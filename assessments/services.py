@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments import safety
 from assessments.instruments import hdrs, seriousness
 from assessments.models import CaseReportForm, FormStatus, Hdrs17, Visit
-from assessments.records import AdverseEvent, SuicideItemReview
+from assessments.models.records import AdverseEvent, SuicideItemReview
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
 from hfs_ecrf.validation import refuse_unconfirmed

@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from assessments.records import SERIOUSNESS_MESSAGES, AdverseEvent
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -20,6 +19,7 @@ from django.utils import timezone
 from assessments import safety, services
 from assessments.instruments import seriousness
 from assessments.models import Hdrs17
+from assessments.models.records import SERIOUSNESS_MESSAGES, AdverseEvent
 from tests import factories
 from tests.conftest import login
 

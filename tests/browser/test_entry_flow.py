@@ -11,10 +11,10 @@ import polib
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from hfs_ecrf.demo import seed_accounts
 
 from assessments.models import CRF_MODELS, SpasmAssessment
 from assessments.schedule import VISITS
+from demo.seed import seed_accounts
 from patients.models import Site
 from tests import factories
 from tests.conftest import browser_login
