@@ -14,6 +14,8 @@ from django.db import migrations, models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from hfs_ecrf import hooks
+
 BULK_WRITE_REFUSED = (
     "Audited records are written one by one so that each change is in the audit trail."
 )
@@ -58,6 +60,13 @@ class AuditedModel(models.Model):
         self._history_user = user
         self._change_reason = reason
         self.save(**kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Locks and the database lock refuse here, so every write path is covered (hooks.py).
+        hooks.check_write(self)
+        created = self._state.adding
+        super().save(*args, **kwargs)
+        hooks.after_save(self, created)
 
 
 _GUARD_FUNCTION_SQL = """

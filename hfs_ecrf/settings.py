@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "hfs_ecrf",
     "patients",
     "assessments",
+    "monitoring",
     "analysis",
 ]
 

@@ -7,7 +7,8 @@ from django.views.i18n import set_language
 from hfs_ecrf import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The role home pages live in monitoring (worklists); included by name, not imported.
+    path("", include("monitoring.home_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -25,5 +26,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("patients/", include("patients.urls")),
     path("visits/", include("assessments.urls")),
+    path("monitoring/", include("monitoring.urls")),
     path("analysis/", include("analysis.urls")),
 ]

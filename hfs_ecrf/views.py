@@ -5,19 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from hfs_ecrf.access import can, requires, role_of, sites_for
+from hfs_ecrf.access import requires, sites_for
 from hfs_ecrf.audit import history_rows
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """Each role lands on a page that shows what it works with."""
-    from patients.selectors import exhausted_strata
-
-    strata_warnings = exhausted_strata() if can(request.user, "manage_allocation") else []
-    return render(
-        request, "home.html", {"role": role_of(request.user), "strata_warnings": strata_warnings}
-    )
 
 
 def render_history(request: HttpRequest, obj: Model, label: str) -> HttpResponse:
