@@ -55,18 +55,18 @@ class AuditedModel(models.Model):
         # Related-object access and Django internals use the guarded manager too.
         base_manager_name = "objects"
 
-    def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
-        """Save with the author and reason recorded in the history row."""
-        self._history_user = user
-        self._change_reason = reason
-        self.save(**kwargs)
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Locks and the database lock refuse here, so every write path is covered (hooks.py).
         hooks.check_write(self)
         created = self._state.adding
         super().save(*args, **kwargs)
         hooks.after_save(self, created)
+
+    def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
+        """Save with the author and reason recorded in the history row."""
+        self._history_user = user
+        self._change_reason = reason
+        self.save(**kwargs)
 
 
 _GUARD_FUNCTION_SQL = """
