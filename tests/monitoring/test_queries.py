@@ -31,7 +31,9 @@ def test_full_lifecycle_across_two_roles_and_two_sites(alice, bob, mona, smr_pat
     # Bob (other site) neither sees nor answers it
     bob_client = login(bob)
     assert bob_client.get(reverse("monitoring:query", args=[query.pk])).status_code == 404
-    assert smr_patient.study_id not in bob_client.get(reverse("monitoring:queries")).content.decode()
+    assert (
+        smr_patient.study_id not in bob_client.get(reverse("monitoring:queries")).content.decode()
+    )
     assert (
         bob_client.post(
             reverse("monitoring:query", args=[query.pk]), {"action": "answer", "text": "x"}
