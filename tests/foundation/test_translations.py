@@ -13,7 +13,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "ru" / "LC_MESSAGES" / "django.po"
-SOURCES = ["hfs_ecrf", "patients", "assessments", "monitoring", "analysis", "templates", "manage.py"]
+SOURCES = [
+    "hfs_ecrf",
+    "patients",
+    "assessments",
+    "monitoring",
+    "analysis",
+    "templates",
+    "manage.py",
+]
 needs_gettext = pytest.mark.skipif(
     shutil.which("xgettext") is None and os.environ.get("CI", "").lower() != "true",
     reason="gettext tools not installed",
