@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from hfs_ecrf.hooks import WriteRefused
 from hfs_ecrf.models import SecurityEvent
 from hfs_ecrf.roles import GROUP_NAMES, Role
 from hfs_ecrf.security import user_m2m_changes
@@ -33,6 +34,16 @@ class AuditedAdmin(SimpleHistoryAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: Any = None, form_url: str = "", extra_context=None
+    ) -> Any:
+        # A lock (hooks.WriteRefused) refuses the save: say so instead of failing the request.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except WriteRefused as refusal:
+            self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

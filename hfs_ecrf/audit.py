@@ -14,6 +14,8 @@ from django.db import migrations, models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from hfs_ecrf import hooks
+
 BULK_WRITE_REFUSED = (
     "Audited records are written one by one so that each change is in the audit trail."
 )
@@ -52,6 +54,13 @@ class AuditedModel(models.Model):
         abstract = True
         # Related-object access and Django internals use the guarded manager too.
         base_manager_name = "objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Locks and the database lock refuse here, so every write path is covered (hooks.py).
+        hooks.check_write(self)
+        created = self._state.adding
+        super().save(*args, **kwargs)
+        hooks.after_save(self, created)
 
     def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
         """Save with the author and reason recorded in the history row."""

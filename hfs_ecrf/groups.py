@@ -27,8 +27,13 @@ def sync_study_groups(apps: Any = global_apps, schema_editor: Any = None) -> Non
         wanted = [("hfs_ecrf", codename) for codename in ROLE_CAPABILITIES[role]]
         if role == Role.DATA_MANAGER:
             wanted += DATA_MANAGER_ADMIN_PERMISSIONS
+        # An earlier migration runs before later capabilities exist; the migration that adds
+        # them runs this again (``wanted`` always comes from roles.py, the current list).
         permissions = [
-            permission_model.objects.get(content_type__app_label=app, codename=codename)
+            permission
             for app, codename in wanted
+            for permission in permission_model.objects.filter(
+                content_type__app_label=app, codename=codename
+            )
         ]
         group.permissions.set(permissions)

@@ -31,18 +31,21 @@ CAPABILITIES: dict[str, str] = {
     "view_analysis": "Open the analysis dashboards",
     "export_data": "Export study data",
     "manage_allocation": "Manage the allocation list",
+    "lock_data": "Lock and unlock forms, visits, patients and the database",
+    "sign_casebook": "Sign patients' casebooks electronically",
 }
 
 ROLE_CAPABILITIES: dict[Role, set[str]] = {
     Role.CLINICIAN: {"view_study_data", "enter_data", "view_identity", "randomise"},
     Role.MONITOR: {"view_study_data", "verify_data"},
-    Role.INVESTIGATOR: {"view_study_data", "view_all_sites", "view_analysis"},
+    Role.INVESTIGATOR: {"view_study_data", "view_all_sites", "view_analysis", "sign_casebook"},
     Role.DATA_MANAGER: {
         "view_study_data",
         "view_all_sites",
         "view_analysis",
         "export_data",
         "manage_allocation",
+        "lock_data",
     },
 }
 

@@ -7,7 +7,8 @@ from django.urls import include, path
 from hfs_ecrf.language import set_language
 
 urlpatterns = [
-    path("", include("monitoring.urls")),
+    # The role home pages live in monitoring (worklists); included by name, not imported.
+    path("", include("monitoring.home_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -23,11 +24,11 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("sites/", include("patients.site_urls")),
     path("admin/", admin.site.urls),
-    # The patient page ("patients/<study_id>/") last: it would match "patients/allocation/" and
-    # "patients/screening/" otherwise. Every URL is unchanged by the split into apps.
     path("patients/", include("randomisation.urls")),
     path("patients/", include("patients.urls")),
-    path("patients/", include("monitoring.patient_urls")),
     path("visits/", include("assessments.urls")),
     path("analysis/", include("analysis.urls")),
+    # Last: its patient page ("patients/<study_id>/") would match "patients/allocation/" and
+    # "patients/screening/" otherwise. Every URL is unchanged by the split into apps.
+    path("", include("monitoring.urls")),
 ]

@@ -80,7 +80,7 @@ def _directives(header: str) -> dict[str, list[str]]:
     return {words[0]: words[1:] for words in parts}
 
 
-@pytest.mark.parametrize("url", ["home", "login", "patients:list", "admin:index"])
+@pytest.mark.parametrize("url", ["home", "login", "monitoring:patient_list", "admin:index"])
 def test_pages_carry_a_strict_csp_and_a_permissions_policy(dana, url):
     response = login(dana).get(reverse(url), follow=True)
     assert response.status_code == 200

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.seed import DEFAULT_DEMO_PASSWORD, DEMO_ACCOUNTS, seed_accounts, seed_cohort
+from monitoring.demo import seed_monitoring
 
 
 class Command(BaseCommand):
@@ -27,6 +28,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Synthetic cohort: {created} patients enrolled.")
         else:
             self.stdout.write("Synthetic cohort: already present (or --patients 0), unchanged.")
+        verified = seed_monitoring()
+        if verified:
+            self.stdout.write(f"Monitoring: queries raised, {verified} forms verified.")
         password = options["password"]
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password: {password}):"))
         for account in DEMO_ACCOUNTS:

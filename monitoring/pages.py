@@ -1,0 +1,72 @@
+"""Pages that show several apps at once: each role's home, the patient list and patient page.
+
+They live here, the lowest layer that may import everything they show (patients, visits and
+forms from assessments, baseline B12 and randomisation state from randomisation).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from assessments import safety
+from assessments.selectors import patient_progress, patients_with_visits, visit_grid
+from hfs_ecrf.access import arm_visible, can, requires, role_of
+from monitoring import worklists
+from monitoring.guards import active_study_lock
+from randomisation import selectors as randomisation_selectors
+from randomisation import services as randomisation_services
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands on a page that shows what it works with."""
+    strata_warnings = (
+        randomisation_selectors.exhausted_strata() if can(request.user, "manage_allocation") else []
+    )
+    return render(
+        request,
+        "monitoring/home.html",
+        {
+            "role": role_of(request.user),
+            "strata_warnings": strata_warnings,
+            **safety.home_context(request.user),
+            "work": worklists.for_user(request.user),
+            "study_lock": active_study_lock(),
+        },
+    )
+
+
+@require_GET
+@requires("view_study_data")
+def patient_list(request: HttpRequest) -> HttpResponse:
+    rows = [(p, patient_progress(p)) for p in patients_with_visits(request.user)]
+    return render(
+        request,
+        "monitoring/patient_list.html",
+        {
+            "rows": rows,
+            "patients": [patient for patient, _ in rows],
+            "show_arm": arm_visible(request.user),
+        },
+    )
+
+
+@require_GET
+@requires("view_study_data")
+def patient_detail(request: HttpRequest, study_id: str) -> HttpResponse:
+    patient = get_object_or_404(patients_with_visits(request.user), study_id=study_id)
+    context = {
+        "patient": patient,
+        "progress": patient_progress(patient),
+        "show_arm": arm_visible(request.user),
+        "identity": patient.identity if can(request.user, "view_identity") else None,
+        "history": getattr(patient, "medical_history", None),
+        "baseline_b12": randomisation_selectors.baseline_b12(patient),
+        "refusal": randomisation_services.randomisation_refusal(patient),
+        "can_enter": can(request.user, "enter_data"),
+        "can_randomise": can(request.user, "randomise"),
+        "visit_rows": visit_grid([patient])[0]["cells"],
+    }
+    return render(request, "monitoring/patient_detail.html", context)

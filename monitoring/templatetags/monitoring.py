@@ -1,0 +1,106 @@
+"""Monitoring state on the lower layers' pages (forms, visits, patients, lists), added by
+template includes, so those apps' views need not import monitoring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from assessments.models import CRF_MODELS
+from hfs_ecrf.access import can
+from monitoring import selectors
+from monitoring.guards import active_study_lock
+from monitoring.models import DataQuery
+
+register = template.Library()
+
+
+@register.filter
+def lookup(mapping: dict, key: Any) -> Any:
+    return mapping.get(key, 0) if mapping else 0
+
+
+@register.simple_tag
+def query_counts(patients: Any) -> dict[int, int]:
+    """Unresolved queries per patient id: one query for the whole list."""
+    return selectors.open_query_counts([p.pk for p in patients])
+
+
+@register.simple_tag
+def grid_query_counts(grid: list[dict[str, Any]]) -> dict[Any, int]:
+    """Unresolved queries per visit id (and per patient id under "p<id>"): two queries."""
+    ids = [row["patient"].pk for row in grid]
+    by_visit = selectors.open_query_counts_by_visit(ids)
+    counts: dict[Any, int] = {v: n for (v, form), n in by_visit.items() if form == ""}
+    counts.update({f"p{p}": n for p, n in selectors.open_query_counts(ids).items()})
+    return counts
+
+
+@register.filter
+def patient_key(patient: Any) -> str:
+    return f"p{patient.pk}"
+
+
+@register.simple_tag(takes_context=True)
+def form_monitoring(context, patient, visit, model) -> dict[str, Any]:
+    user = context["request"].user
+    form_code = model.FORM_CODE
+    queries = selectors.form_queries(visit, form_code) if visit else []
+    by_field: dict[str, int] = {}
+    for q in queries:
+        if q.status in DataQuery.UNRESOLVED:
+            by_field[q.field_name] = by_field.get(q.field_name, 0) + 1
+    locks = selectors.active_locks(patient)
+    return {
+        "queries": queries,
+        "open": sum(by_field.values()),
+        "by_field": by_field,
+        "verification": selectors.verification_of(visit, form_code),
+        "lock": selectors.lock_covering(locks, visit_id=visit.pk, form_code=form_code)
+        if visit
+        else None,
+        "form_lock": next(
+            (lk for lk in locks if lk.visit_id == visit.pk and lk.form_code == form_code), None
+        )
+        if visit
+        else None,
+        "study_lock": active_study_lock(),
+        "fields": [(n, model._meta.get_field(n).verbose_name) for n in model.ENTRY_FIELDS],
+        "may_verify": can(user, "verify_data"),
+        "may_review": can(user, "verify_data") or can(user, "lock_data"),
+        "may_lock": can(user, "lock_data"),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def visit_monitoring(context, patient, visit) -> dict[str, Any]:
+    user = context["request"].user
+    if visit is None:
+        return {}
+    locks = selectors.active_locks(patient)
+    counts = selectors.open_query_counts_by_visit([patient.pk])
+    return {
+        "open": counts.get((visit.pk, ""), 0),
+        "form_counts": {code: counts.get((visit.pk, code), 0) for code in CRF_MODELS if code},
+        "lock": selectors.lock_covering(locks, visit_id=visit.pk, form_code=None),
+        "visit_lock": next(
+            (lk for lk in locks if lk.visit_id == visit.pk and not lk.form_code), None
+        ),
+        "may_lock": can(user, "lock_data"),
+        "may_sign": can(user, "sign_casebook"),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def casebook_monitoring(context, patient) -> dict[str, Any]:
+    user = context["request"].user
+    locks = selectors.active_locks(patient)
+    return {
+        "signatures": selectors.signatures_of(patient),
+        "patient_lock": next((lk for lk in locks if lk.visit_id is None), None),
+        "open": selectors.open_query_counts([patient.pk]).get(patient.pk, 0),
+        "may_lock": can(user, "lock_data"),
+        "may_sign": can(user, "sign_casebook"),
+        "may_review": can(user, "verify_data") or can(user, "lock_data"),
+    }
