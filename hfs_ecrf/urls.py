@@ -26,4 +26,5 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("visits/", include("assessments.urls")),
     path("analysis/", include("analysis.urls")),
+    path("api/", include("api.urls")),
 ]
