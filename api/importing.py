@@ -277,7 +277,7 @@ class _Writer:
         if not form.is_valid():
             self._errors(patient.study_id, project.VISIT_FORM, form.errors, data)
             return
-        if existing is not None and not form.has_changed():
+        if existing is not None and not set(form.changed_data) & set(values):
             return
         warning = crf_services.visit_window_warning(form.instance)
         if warning and not self.accept:
@@ -332,7 +332,8 @@ class _Writer:
         if not form.is_valid():
             self._errors(study_id, form_code, form.errors, data)
             return
-        if existing is not None and not form.has_changed() and existing.status == action:
+        changed = [name for name in form.changed_data if name in model.ENTRY_FIELDS]
+        if existing is not None and not changed and existing.status == action:
             return
         warnings = form.instance.soft_warnings(crf_services.previous_form(form.instance))
         if not form.apply_soft_warnings(warnings):

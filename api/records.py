@@ -77,46 +77,52 @@ def flat_frame(query: RecordQuery) -> pd.DataFrame:
     dataset = build_dataset(patient_pks=pks, records=True)
     out = tables(dataset, ExportOptions(), only=None)
     statuses = _statuses(pks)
-    long = _booleans_as_codes(out["long"])
+    long = integers_as_integers(_booleans_as_codes(out["long"])).copy()
     enrolment = [f.name for f in instruments[0].fields if f.name != project.RECORD_ID]
     parts = []
     for code in project.EVENT_TO_VISIT.values():
-        rows = long[long.visit == code].copy()
+        rows = long[long.visit == code]
+        new: dict[str, object] = {}
         if code != "V0":
             rows = rows[rows.visit_status.notna() & (rows.visit_status != "")]
-            rows[enrolment] = None
-        rows["enrolment_complete"] = "2" if code == "V0" else ""
-        rows["visit_complete"] = rows.visit_status.map(
+            new.update(dict.fromkeys(enrolment))
+        new["enrolment_complete"] = "2" if code == "V0" else ""
+        new["visit_complete"] = rows.visit_status.map(
             lambda s: "2" if s in ("done", "missed") else "0" if isinstance(s, str) else ""
         )
         forms_here = project.expected_forms(code)
         for form in CRF_MODELS:
-            complete = rows.study_id.map(lambda s, f=form, c=code: statuses.get((s, c, f), ""))
-            rows[f"{form}_complete"] = complete if form in forms_here else ""
-            if form not in forms_here:
-                names = [f.name for f in _instrument(instruments, form).fields]
-                rows[names] = None
-        rows["redcap_event_name"] = project.event_name(code)
-        rows["redcap_repeat_instrument"] = ""
-        rows["redcap_repeat_instance"] = None
-        parts.append(rows)
+            if form in forms_here:
+                new[f"{form}_complete"] = rows.study_id.map(
+                    lambda s, f=form, c=code: statuses.get((s, c, f), "")
+                )
+            else:
+                new[f"{form}_complete"] = ""
+                new.update(dict.fromkeys(f.name for f in _instrument(instruments, form).fields))
+        new["redcap_event_name"] = project.event_name(code)
+        new["redcap_repeat_instrument"] = ""
+        new["redcap_repeat_instance"] = None
+        added = pd.DataFrame(new, index=rows.index)
+        parts.append(pd.concat([rows.drop(columns=[c for c in new if c in rows]), added], axis=1))
     for name in RECORD_FIELDS:
         frame = out.get(name)
         if frame is None or frame.empty:
             continue
-        frame = _booleans_as_codes(frame).copy()
-        frame["redcap_event_name"] = project.REPEATING_EVENT
-        frame["redcap_repeat_instrument"] = name
-        frame["redcap_repeat_instance"] = frame.groupby("study_id").cumcount() + 1
-        frame[f"{name}_complete"] = "2"
-        parts.append(frame)
-    flat = pd.concat(parts, ignore_index=True)
-    for column in columns:
-        if column not in flat:
-            flat[column] = None
-    flat["redcap_repeat_instance"] = flat["redcap_repeat_instance"].astype("Int64")
+        frame = integers_as_integers(_booleans_as_codes(frame))
+        parts.append(
+            frame.assign(
+                redcap_event_name=project.REPEATING_EVENT,
+                redcap_repeat_instrument=name,
+                redcap_repeat_instance=frame.groupby("study_id").cumcount() + 1,
+                **{f"{name}_complete": "2"},
+            )
+        )
+    flat = pd.concat(parts, ignore_index=True).reindex(columns=columns).copy()
     event_order = {e: i for i, e in enumerate(project.event_names())}
-    flat["_event"] = flat.redcap_event_name.map(event_order)
+    flat = flat.assign(
+        redcap_repeat_instance=flat["redcap_repeat_instance"].astype("Int64"),
+        _event=flat.redcap_event_name.map(event_order),
+    )
     flat = flat.sort_values(
         [project.RECORD_ID, "_event", "redcap_repeat_instrument", "redcap_repeat_instance"],
         kind="stable",
