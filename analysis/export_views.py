@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from analysis import export
+from analysis.exports import stata_sas
 from analysis.models import ExportLog
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
@@ -26,8 +27,14 @@ FORMAT_CHOICES = [
     ("concomitant_medication", _("CSV, concomitant medication")),
     ("dictionary", _("Data dictionary (CSV)")),
     ("spss", _("SPSS (.sav) with labels")),
+    ("stata", _("Stata (.dta) with labels")),
+    ("sas", _("SAS (XPORT .xpt and a PROC FORMAT program, ZIP)")),
     ("bundle", _("ZIP bundle: all of the above and a README")),
 ]
+BINARY_FORMATS = {
+    "stata": (stata_sas.stata_bytes, "application/x-stata-dta", "dta"),
+    "sas": (stata_sas.sas_bytes, "application/zip", "sas.zip"),
+}
 CSV_TABLES = {
     "csv-long": "long",
     "csv-wide": "wide",
@@ -107,6 +114,11 @@ def download(user, export_format: str, options: export.ExportOptions) -> HttpRes
         data, rows = export.spss_bytes(options)
         export.log_export(user=user, export_format=export_format, options=options, rows=rows)
         return _attachment(data, "application/x-spss-sav", f"hfs_b12_{stamp}.sav")
+    if export_format in BINARY_FORMATS:
+        maker, content_type, suffix = BINARY_FORMATS[export_format]
+        data, rows = maker(options)
+        export.log_export(user=user, export_format=export_format, options=options, rows=rows)
+        return _attachment(data, content_type, f"hfs_b12_{stamp}.{suffix}")
     data, rows = export.bundle_bytes(options, data_cut=timezone.now().isoformat())
     export.log_export(
         user=user, export_format=export_format, options=options, rows=rows.get("long", 0)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from analysis import export
-from analysis.export_views import CSV_TABLES
+from analysis.export_views import BINARY_FORMATS, CSV_TABLES
 
 
 class Command(BaseCommand):
@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--format", required=True, choices=[*CSV_TABLES, "dictionary", "spss", "bundle"]
+            "--format",
+            required=True,
+            choices=[*CSV_TABLES, "dictionary", "spss", *BINARY_FORMATS, "bundle"],
         )
         parser.add_argument("--out", required=True, help="file to write, or - for stdout")
         parser.add_argument("--sites", help="comma-separated site codes")
@@ -31,7 +33,7 @@ class Command(BaseCommand):
             relative_dates=not options["calendar_dates"],
         )
         fmt, out = options["format"], options["out"]
-        if fmt in {"spss", "bundle"} and out == "-":
+        if fmt in {"spss", "bundle", *BINARY_FORMATS} and out == "-":
             raise CommandError(f"--format {fmt} is binary; give a file with --out.")
         if fmt in CSV_TABLES:
             result = export.ExportResult()
@@ -48,6 +50,9 @@ class Command(BaseCommand):
             rows = text.count("\n") - 1
         elif fmt == "spss":
             data, rows = export.spss_bytes(export_options)
+            Path(out).write_bytes(data)
+        elif fmt in BINARY_FORMATS:
+            data, rows = BINARY_FORMATS[fmt][0](export_options)
             Path(out).write_bytes(data)
         else:
             data, counts = export.bundle_bytes(export_options, data_cut=timezone.now().isoformat())
