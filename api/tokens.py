@@ -45,12 +45,8 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def token_lookup(token: str) -> ApiToken | None:
-    """The usable token row for a presented token, or None (unknown, revoked, expired, or its
-    user deactivated)."""
+def token_find(token: str) -> ApiToken | None:
+    """The stored row of a presented token, usable or not (None: no such token)."""
     if not TOKEN_FORMAT.match(token.strip().upper()):
         return None
-    row = ApiToken.objects.select_related("user").filter(token_hash=token_digest(token)).first()
-    if row is None or not row.is_usable():
-        return None
-    return row
+    return ApiToken.objects.select_related("user").filter(token_hash=token_digest(token)).first()

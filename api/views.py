@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from api import logs, project, records
 from api.importing import RecordImportError, records_import
 from api.models import ApiCall
-from api.tokens import token_lookup
+from api.tokens import token_find
 from hfs_ecrf.access import arm_visible, can, sites_for
 
 REDCAP_VERSION = "14.0.0"  # the version of REDCap's API protocol this server speaks
@@ -72,10 +72,11 @@ def api(request: HttpRequest) -> HttpResponse:
     try:
         if request.method != "POST":
             raise ApiError(_("The API answers POST requests only."), 405)
-        token = token_lookup(post.get("token", ""))
-        if token is None:
+        token = token_find(post.get("token", ""))
+        if token is not None:  # a revoked or expired token is logged with its user
+            call["token"], call["user"] = token, token.user
+        if token is None or not token.is_usable():
             raise ApiError(_("You do not have permissions to use the API"), 403)
-        call["token"], call["user"] = token, token.user
         since = timezone.now() - timedelta(minutes=1)
         if ApiCall.objects.filter(token=token, at__gte=since).count() >= _rate_limit():
             raise ApiError(

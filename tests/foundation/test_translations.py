@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "ru" / "LC_MESSAGES" / "django.po"
-SOURCES = ["hfs_ecrf", "patients", "assessments", "analysis", "templates", "manage.py"]
+SOURCES = ["hfs_ecrf", "patients", "assessments", "analysis", "api", "templates", "manage.py"]
 needs_gettext = pytest.mark.skipif(
     shutil.which("xgettext") is None and os.environ.get("CI", "").lower() != "true",
     reason="gettext tools not installed",
