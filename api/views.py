@@ -27,6 +27,7 @@ from hfs_ecrf.access import arm_visible, can, sites_for
 
 REDCAP_VERSION = "14.0.0"  # the version of REDCap's API protocol this server speaks
 FORMATS = ("json", "csv", "xml")
+UNSUPPORTED_FILTERS = ("filterLogic", "dateRangeBegin", "dateRangeEnd")
 
 
 class ApiError(Exception):
@@ -204,6 +205,12 @@ def _export_records(post, user) -> tuple[HttpResponse, list[str]]:
     raw_or_label = post.get("rawOrLabel", "raw")
     if raw_or_label not in ("raw", "label"):
         raise ApiError(_('The value of the parameter "rawOrLabel" is not valid; use raw or label.'))
+    unsupported = [n for n in UNSUPPORTED_FILTERS if post.get(n, "").strip()]
+    if unsupported:
+        raise ApiError(
+            _("This server does not support the parameters %(names)s; filter the export instead.")
+            % {"names": ", ".join(unsupported)}
+        )
     fields, forms, events = (_param_list(post, n) for n in ("fields", "forms", "events"))
     known_fields = {r["export_field_name"] for r in project.export_field_names()} | set(
         records.KEYS

@@ -64,6 +64,7 @@ def test_malformed_requests_get_400_with_the_reason(cohort):
         ({"content": "record", "format": "json", "events[0]": "v9_arm_1"}, "v9_arm_1"),
         ({"content": "event", "action": "delete", "format": "json"}, "delete"),
         ({"content": "exportFieldNames", "format": "json", "field": "nope"}, "nope"),
+        ({"content": "record", "format": "json", "filterLogic": "[age] > 3"}, "filterLogic"),
     ]
     for params, word in cases:
         response = _post(token, **params)
