@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "randomisation",
     "monitoring",
     "analysis",
+    "api",
     "demo",  # synthetic data for the quickstart; last, it may use every other app
 ]
 
@@ -184,6 +185,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # The audit trail is read-only everywhere, the admin's "revert" included.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# REDCap-compatible API: calls one token may make per minute (HTTP 429 beyond).
+API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120)
 
 # Open-label trial: clinicians may see the arm. A blinded trial lists only unblinded roles here.
 ARM_VISIBLE_TO_ROLES = envlist(

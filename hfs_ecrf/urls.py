@@ -28,6 +28,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("visits/", include("assessments.urls")),
     path("analysis/", include("analysis.urls")),
+    path("api/", include("api.urls")),
     # Last: its patient page ("patients/<study_id>/") would match "patients/allocation/" and
     # "patients/screening/" otherwise. Every URL is unchanged by the split into apps.
     path("", include("monitoring.urls")),

@@ -14,6 +14,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analysis.exports import stata_sas
 from analysis.exports.bundle import bundle_bytes
 from analysis.exports.csv_tables import stream_csv
 from analysis.exports.dictionary import dictionary_csv
@@ -94,6 +95,16 @@ def _spss(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
     return data, rows, f"hfs_b12_{stamp}.sav", "application/x-spss-sav"
 
 
+def _stata(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
+    data, rows = stata_sas.stata_bytes(options)
+    return data, rows, f"hfs_b12_{stamp}.dta", "application/x-stata-dta"
+
+
+def _sas(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
+    data, rows = stata_sas.sas_bytes(options)
+    return data, rows, f"hfs_b12_{stamp}.sas.zip", "application/zip"
+
+
 def _bundle(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
     data, rows = bundle_bytes(options, data_cut=timezone.now().isoformat())
     return data, rows.get("long", 0), f"hfs_b12_{stamp}.zip", "application/zip"
@@ -112,6 +123,10 @@ FORMATS: dict[str, ExportFormat] = {
     ),
     "dictionary": ExportFormat(_("Data dictionary (CSV)"), _whole(_dictionary)),
     "spss": ExportFormat(_("SPSS (.sav) with labels"), _whole(_spss), binary=True),
+    "stata": ExportFormat(_("Stata (.dta) with labels"), _whole(_stata), binary=True),
+    "sas": ExportFormat(
+        _("SAS (XPORT .xpt and a PROC FORMAT program, ZIP)"), _whole(_sas), binary=True
+    ),
     "bundle": ExportFormat(
         _("ZIP bundle: all of the above and a README"), _whole(_bundle), binary=True
     ),
