@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from functools import cache
+from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from analysis.dataset import PATIENT_FIELDS, VISIT_VARIABLES
 from assessments.instruments.labs import B12_DEFICIENT_BELOW
+from patients.models import Patient, Screening, Withdrawal
 
 
 def table_labels() -> dict[str, str]:
@@ -80,3 +86,106 @@ def table_labels() -> dict[str, str]:
 
 def arm_labels() -> dict[str, str]:
     return {"standard": _("standard therapy"), "b12": _("standard therapy + vitamin B12")}
+
+
+# --- the data dictionary: variables, levels and codes in the user's language ----------------
+
+DERIVED = {
+    "hads_total": gettext_lazy("HADS total"),
+    "b12_deficient_baseline": gettext_lazy("B12 deficient at baseline"),
+    "male": gettext_lazy("male sex"),
+    "treat": gettext_lazy("vitamin B12 arm"),
+    "baseline": gettext_lazy("baseline value"),
+    "const": gettext_lazy("intercept"),
+    "stratum": gettext_lazy("randomisation stratum"),
+}
+
+
+@cache
+def _fields() -> dict[str, Any]:
+    """Analysis variable -> the model field it comes from (its verbose_name is the label)."""
+    fields = {}
+    for model, mapping in VISIT_VARIABLES.items():
+        for field_name, variable in mapping.items():
+            fields[variable] = model._meta.get_field(field_name)
+    for path, variable in PATIENT_FIELDS.items():
+        model, field = Patient, None
+        for part in path.split("__"):
+            field = model._meta.get_field(part)
+            model = field.related_model or model
+        fields[variable] = field
+    return fields
+
+
+def variable_label(variable: str) -> str:
+    """A variable's label from the data dictionary: ``b12_pmol_l__V0`` -> 'vitamin B12
+    (pmol/L), V0'; an unknown name is shown as it is."""
+    name, _sep, visit = variable.partition("__")
+    field = _fields().get(name)
+    label = str(field.verbose_name) if field is not None else str(DERIVED.get(name, name))
+    return f"{label}, {visit}" if visit else label
+
+
+def axis_label(variable: str) -> str:
+    """A variable's label with its unit when the label does not carry it already."""
+    label, unit = variable_label(variable), str(UNITS.get(variable.partition("__")[0], ""))
+    return f"{label}, {unit}" if unit and unit not in label else label
+
+
+UNITS = {"vas_frequency": gettext_lazy("mm"), "vas_intensity": gettext_lazy("mm")}
+
+
+def level_label(variable: str, level: Any) -> str:
+    """A category of a baseline variable: the choice's label, yes/no for a yes/no variable."""
+    text = str(level)
+    field = _fields().get(variable)
+    if text in {"True", "False", "1.0", "0.0", "1", "0"} and (
+        variable in DERIVED or getattr(field, "get_internal_type", lambda: "")() == "BooleanField"
+    ):
+        return str(_("yes") if text in {"True", "1.0", "1"} else _("no"))
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(text, text))
+    return text
+
+
+def category_label(variable: str, level: Any) -> str:
+    """'variable: level' for a row of the baseline table."""
+    return f"{variable_label(variable)}: {level_label(variable, level)}"
+
+
+def adjustment_label(method: str | None) -> str:
+    names = {"holm": _("Holm"), "fdr_bh": _("Benjamini–Hochberg"), None: ""}
+    return str(names.get(method, method))
+
+
+def family_label(family: str) -> str:
+    names = {"key_secondary": _("key secondary"), "exploratory": _("exploratory")}
+    return str(names.get(family, family))
+
+
+def correlation_labels() -> dict[str, str]:
+    """Groups, methods and time points of the correlation table."""
+    return {
+        "pooled": _("all patients"),
+        "standard": _("standard therapy"),
+        "b12": _("standard therapy + vitamin B12"),
+        "partial_arm": _("all patients, adjusted for arm (partial)"),
+        "pearson": _("Pearson"),
+        "spearman": _("Spearman"),
+        "change": _("change V0→V3"),
+    }
+
+
+def screening_reason_label(code: str) -> str:
+    """A reason for not being eligible (a criterion's failure code): the criterion's label."""
+    for field_name, (inclusion, reason) in Screening.CRITERIA.items():
+        if reason == code:
+            label = Screening._meta.get_field(field_name).verbose_name
+            return str(
+                _("does not meet: %(criterion)s") % {"criterion": label} if inclusion else label
+            )
+    return code
+
+
+def withdrawal_reason_label(code: str) -> str:
+    return str(dict(Withdrawal.Reason.choices).get(code, code))

@@ -232,6 +232,7 @@ def dataset() -> Dataset:
         ],
         columns=["study_id", "visit", "b12_pmol_l", "vas_frequency"],
     )
+    long = long.merge(patients[["study_id", "arm"]], on="study_id")  # as the dataset has it
     return Dataset(
         patients=patients, long=long, screening=pd.DataFrame(), adverse_events=pd.DataFrame()
     )
