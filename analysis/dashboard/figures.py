@@ -143,7 +143,9 @@ def trajectory(
     with style():
         figure = new_figure(6.4 if columns == 1 else 9.0, 3.6 if rows == 1 else 2.6 * rows)
         axes = figure.subplots(rows, columns, squeeze=False).ravel()
-        for ax, (panel_title, y_label, data) in zip(axes, panels, strict=False):
+        for number, (ax, (panel_title, y_label, data)) in enumerate(
+            zip(axes, panels, strict=False)
+        ):
             drawn = False
             for offset, arm in ((-0.06, "standard"), (0.06, "b12")):
                 points = [
@@ -158,7 +160,7 @@ def trajectory(
                 mean = np.array([r["mean"] for r in points], dtype=float)
                 low = np.array([_or(r.get("ci_low"), r["mean"]) for r in points], dtype=float)
                 high = np.array([_or(r.get("ci_high"), r["mean"]) for r in points], dtype=float)
-                ax.errorbar(
+                drawn_line = ax.errorbar(
                     x,
                     mean,
                     yerr=[mean - low, high - mean],
@@ -168,8 +170,8 @@ def trajectory(
                     capsize=3,
                     linewidth=1.6,
                     label=arm_labels[arm],
-                    gid=f"mean-{arm}",
                 )
+                drawn_line.lines[0].set_gid(f"mean-{arm}-{number}")
             ax.set_xticks(range(len(visits)), list(visits))
             ax.set_xlim(-0.4, len(visits) - 0.6)
             _nice_axes(ax, x=False)

@@ -185,8 +185,10 @@ RESULTS = {
     "consort": {
         "screened": 70,
         "not_eligible": 5,
+        "not_eligible_reasons": {"pregnancy": 2, "age_under_18": 4},
         "declined": 3,
         "enrolled": 62,
+        "enrolled_not_randomised": 3,
         "randomised": 59,
         "arms": {
             arm: {
