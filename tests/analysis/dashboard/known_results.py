@@ -54,6 +54,7 @@ RESULTS = {
             "change": {"standard": estimate(-1.0, -2.0, 0.0, n=30), "b12": None},
             "ancova": estimate(-0.5, -1.5, 0.5, 0.3),
             "p_adjusted": 0.6,
+            "adjustment": "holm",
         }
     ],
     "responders": {
