@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from django.core.cache import cache
+from django.utils.dates import MONTHS_3
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -317,4 +318,11 @@ def _enrolment(results: dict[str, Any], dataset: Any) -> Figure:
         line_label=_("randomised so far"),
         target_label=_("target: %(n)s patients") % {"n": TARGET_PATIENTS},
         empty=_("no patient randomised yet"),
+        date_text=_date_text,
     )
+
+
+def _date_text(day: date) -> str:
+    """'Jul 2026' on the first of a month, '15 Jul' otherwise, in the reader's language."""
+    month = str(MONTHS_3[day.month]).capitalize()
+    return f"{month} {day.year}" if day.day == 1 else f"{day.day} {month}"

@@ -11,7 +11,7 @@ import io
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from datetime import date
 
@@ -355,8 +355,10 @@ def cumulative(
     line_label: str,
     target_label: str,
     empty: str,
+    date_text: Callable[[date], str] | None = None,
 ) -> Figure:
-    """Patients randomised so far against calendar time, with the target line."""
+    """Patients randomised so far against calendar time, with the target line; ``date_text``
+    writes a tick's date in the reader's language."""
     with style():
         figure = new_figure(6.4, 3.8)
         ax = figure.add_subplot()
@@ -374,7 +376,12 @@ def cumulative(
             )
             locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
             ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            if date_text is None:
+                ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            else:
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(lambda value, _pos: date_text(mdates.num2date(value).date()))
+                )
         else:
             ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
             ax.set_xticks([])

@@ -135,7 +135,7 @@ def _enrolment(root):
     path = line.find(f".//{SVG}path").get("d")
     assert path.count("L") == 2 * 3  # a step up at each of three randomisation dates
     assert "target: 62 patients" in _texts(root)
-    assert "Feb" in _texts(root)  # calendar dates on the axis
+    assert "Feb 2026" in _texts(root)  # calendar dates on the axis
 
 
 CHECKS = {
@@ -167,6 +167,7 @@ def test_figures_speak_russian():
     root = _draw("consort", language="ru")
     assert "Рандомизировано (n = 59)" in _text(root)
     assert "в пользу B12" in _text(_draw("forest", language="ru"))
+    assert "Фев 2026" in _texts(_draw("enrolment", language="ru"))
 
 
 def test_an_unknown_figure_or_format_is_a_key_error():
