@@ -154,12 +154,14 @@ def _scatter(visit: str) -> FigureBuilder:
     def build(results: dict[str, Any], dataset: Any) -> Figure:
         return figures.scatter(
             b12_frequency_points(dataset, visit),
-            title=capfirst(_("%(x)s and %(y)s at %(visit)s, with the least-squares line per arm"))
-            % {
-                "x": variable_label("b12_pmol_l"),
-                "y": variable_label("vas_frequency"),
-                "visit": visit,
-            },
+            title=capfirst(
+                _("%(x)s and %(y)s at %(visit)s, with the least-squares line per arm")
+                % {
+                    "x": variable_label("b12_pmol_l"),
+                    "y": variable_label("vas_frequency"),
+                    "visit": visit,
+                }
+            ),
             x_label=axis_label("b12_pmol_l"),
             y_label=axis_label("vas_frequency"),
             arm_labels=arm_labels(),

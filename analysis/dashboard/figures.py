@@ -212,7 +212,7 @@ def scatter(
 ) -> Figure:
     """Patients coloured by arm with the least-squares line of each arm."""
     with style():
-        figure = new_figure(6.4, 4.2)
+        figure = new_figure(6.4, 5.0)
         ax = figure.add_subplot()
         for arm, label in arm_labels.items():
             sub = [(x, y) for x, y, a in points if a == arm]
@@ -243,7 +243,9 @@ def scatter(
         if not points:
             ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
         else:
-            ax.legend(frameon=False, fontsize=8)
+            figure.legend(
+                loc="outside lower center", ncols=1, frameon=False, fontsize=8, markerscale=1.5
+            )
         _nice_axes(ax)
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
