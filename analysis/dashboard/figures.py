@@ -1,121 +1,203 @@
-"""Figures as self-contained SVG strings (no internet, no plotting library). No Django imports.
+"""The dashboard's charts, drawn by matplotlib (Agg, no internet, DejaVu Sans as shipped with
+matplotlib, which covers Cyrillic). No Django imports: every label arrives translated.
 
-Every figure is drawn from numbers of the results document; the page offers it as SVG and,
-converted in the browser, as PNG.
+Each function returns a matplotlib ``Figure``; :func:`to_svg` and :func:`to_png` turn it into
+the file the server sends. The CONSORT diagram is in :mod:`analysis.dashboard.flowchart`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from xml.sax.saxutils import escape
+import io
+import math
+import re
+import textwrap
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from datetime import date
 
-WIDTH, HEIGHT = 640, 360
-MARGIN = {"left": 64, "right": 20, "top": 36, "bottom": 48}
-COLOURS = {"standard": "#6c757d", "b12": "#0d6efd", "pooled": "#198754"}
+import matplotlib
 
+matplotlib.use("Agg")  # before anything else of matplotlib: no display, no GUI toolkit
 
-def _svg(body: str, title: str, width: int = WIDTH, height: int = HEIGHT) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">'
-        f'<rect width="100%" height="100%" fill="white"/>'
-        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14" '
-        f'font-weight="bold">{escape(title)}</text>{body}</svg>'
-    )
+import matplotlib.dates as mdates  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
-
-class _Scale:
-    def __init__(self, low: float, high: float, out_low: float, out_high: float):
-        if high == low:
-            high = low + 1
-        self.low, self.high, self.out_low, self.out_high = low, high, out_low, out_high
-
-    def __call__(self, value: float) -> float:
-        share = (value - self.low) / (self.high - self.low)
-        return self.out_low + share * (self.out_high - self.out_low)
-
-    def ticks(self, count: int = 5) -> list[float]:
-        step = (self.high - self.low) / count
-        return [self.low + i * step for i in range(count + 1)]
-
-
-def _axes(x_label: str, y_label: str, y: _Scale, x_ticks: Sequence[tuple[float, str]]) -> str:
-    left, bottom = MARGIN["left"], HEIGHT - MARGIN["bottom"]
-    parts = [
-        f'<line x1="{left}" y1="{MARGIN["top"]}" x2="{left}" y2="{bottom}" stroke="#333"/>',
-        f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - MARGIN["right"]}" y2="{bottom}" '
-        'stroke="#333"/>',
-    ]
-    for tick in y.ticks():
-        pos = y(tick)
-        parts.append(
-            f'<line x1="{left - 4}" y1="{pos:.1f}" x2="{left}" y2="{pos:.1f}" '
-            'stroke="#333"/>'
-            f'<text x="{left - 6}" y="{pos + 4:.1f}" text-anchor="end">{tick:.4g}</text>'
-        )
-    for pos, label in x_ticks:
-        parts.append(
-            f'<text x="{pos:.1f}" y="{bottom + 16}" text-anchor="middle">{escape(label)}</text>'
-        )
-    parts.append(
-        f'<text x="{WIDTH / 2}" y="{HEIGHT - 8}" text-anchor="middle">{escape(x_label)}</text>'
-    )
-    parts.append(
-        f'<text x="14" y="{HEIGHT / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 14 {HEIGHT / 2})">{escape(y_label)}</text>'
-    )
-    return "".join(parts)
+COLOURS = {"standard": "#6c757d", "b12": "#0d6efd", "target": "#dc3545", "line": "#333333"}
+MARKERS = {"standard": "o", "b12": "s"}
+PNG_DPI = 150
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.unicode_minus": True,
+    "svg.fonttype": "none",  # text stays text in the SVG: searchable, selectable, small
+    "figure.facecolor": "white",
+    "savefig.facecolor": "white",
+}
+NICE_STEPS = [1, 2, 2.5, 5, 10]
+MINUS = "\u2212"
 
 
-def _legend(labels: dict[str, str]) -> str:
-    parts, x = [], MARGIN["left"] + 10
-    for key, label in labels.items():
-        colour = COLOURS.get(key, "#000")
-        parts.append(
-            f'<rect x="{x}" y="{MARGIN["top"] - 6}" width="10" height="10" '
-            f'fill="{colour}"/><text x="{x + 14}" y="{MARGIN["top"] + 3}">'
-            f"{escape(label)}</text>"
-        )
-        x += 20 + 7 * len(label)
-    return "".join(parts)
+# --- ticks -------------------------------------------------------------------------------
+
+
+def nice_locator(*, integer: bool = False, bins: int = 6) -> MaxNLocator:
+    """At most ``bins`` intervals on round steps (1, 2, 2.5, 5 × 10^k)."""
+    return MaxNLocator(nbins=bins, steps=NICE_STEPS, integer=integer)
+
+
+def tick_text(value: float) -> str:
+    """A tick value as people write it: no float noise, no trailing zeros, a real minus."""
+    rounded = round(float(value), 9)
+    if rounded == 0:
+        return "0"
+    text = f"{rounded:.10g}"
+    return text.replace("-", MINUS)
+
+
+def nice_ticks(low: float, high: float, *, integer: bool = False) -> list[float]:
+    """The ticks the charts use for data from ``low`` to ``high`` (inside the range)."""
+    values = nice_locator(integer=integer).tick_values(low, high)
+    return [float(v) for v in values if low - 1e-9 <= v <= high + 1e-9]
+
+
+def _nice_axes(ax, *, x: bool = True, y: bool = True, integer_y: bool = False) -> None:
+    formatter = FuncFormatter(lambda value, _pos: tick_text(value))
+    if y:
+        ax.yaxis.set_major_locator(nice_locator(integer=integer_y))
+        ax.yaxis.set_major_formatter(formatter)
+    if x:
+        ax.xaxis.set_major_locator(nice_locator())
+        ax.xaxis.set_major_formatter(formatter)
+
+
+# --- output ------------------------------------------------------------------------------
+
+
+@contextmanager
+def style():
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def new_figure(width: float, height: float) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+_PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as an SVG document starting at ``<svg`` (fit to embed in a page)."""
+    buffer = io.StringIO()
+    with style():
+        figure.savefig(buffer, format="svg")
+    return _PROLOG.sub("", buffer.getvalue(), count=1)
+
+
+def to_png(figure: Figure, dpi: int = PNG_DPI) -> bytes:
+    buffer = io.BytesIO()
+    with style():
+        figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+
+
+# --- charts ------------------------------------------------------------------------------
+
+
+def note(title: str, message: str) -> Figure:
+    """A figure that says why there is nothing to draw."""
+    with style():
+        figure = new_figure(6.4, 2.4)
+        ax = figure.add_subplot()
+        ax.set_axis_off()
+        ax.set_title(wrap(title, 60))
+        ax.text(0.5, 0.5, wrap(message, 80), ha="center", va="center", wrap=True, gid="note")
+    return figure
 
 
 def trajectory(
-    rows: list[dict],
+    panels: Sequence[tuple[str, str, list[dict]]],
     *,
     title: str,
-    y_label: str,
     arm_labels: dict[str, str],
     visits: Sequence[str] = ("V0", "V1", "V2", "V3"),
-) -> str:
-    """Mean and 95 % CI per arm and visit."""
-    values = [
-        v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r.get("mean")) if v is not None
-    ]
-    y = _Scale(
-        min(values, default=0),
-        max(values, default=1),
-        HEIGHT - MARGIN["bottom"],
-        MARGIN["top"] + 14,
-    )
-    span = (WIDTH - MARGIN["left"] - MARGIN["right"]) / (len(visits) + 1)
-    x = {visit: MARGIN["left"] + span * (i + 1) for i, visit in enumerate(visits)}
-    parts = [_axes("", y_label, y, [(x[v], v) for v in visits])]
-    for offset, arm in ((-5, "standard"), (5, "b12")):
-        points = [r for r in rows if r["arm"] == arm and r.get("mean") is not None]
-        colour = COLOURS[arm]
-        path = " ".join(f"{x[r['visit']] + offset:.1f},{y(r['mean']):.1f}" for r in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        for r in points:
-            cx = x[r["visit"]] + offset
-            if r.get("ci_low") is not None:
-                parts.append(
-                    f'<line x1="{cx:.1f}" y1="{y(r["ci_low"]):.1f}" x2="{cx:.1f}" '
-                    f'y2="{y(r["ci_high"]):.1f}" stroke="{colour}"/>'
+    empty: str = "—",
+) -> Figure:
+    """Mean and 95 % CI per arm over the visits, one panel per outcome:
+    ``panels`` = (panel title, y label, rows of arm, visit, mean, ci_low, ci_high)."""
+    columns = 1 if len(panels) == 1 else 2
+    rows = math.ceil(len(panels) / columns)
+    with style():
+        figure = new_figure(6.4 if columns == 1 else 9.0, 3.6 if rows == 1 else 2.6 * rows)
+        axes = figure.subplots(rows, columns, squeeze=False).ravel()
+        for number, (ax, (panel_title, y_label, data)) in enumerate(
+            zip(axes, panels, strict=False)
+        ):
+            drawn = False
+            for offset, arm in ((-0.06, "standard"), (0.06, "b12")):
+                points = [
+                    r
+                    for r in data
+                    if r["arm"] == arm and r.get("mean") is not None and r["visit"] in visits
+                ]
+                if not points:
+                    continue
+                drawn = True
+                x = np.array([visits.index(r["visit"]) for r in points], dtype=float) + offset
+                mean = np.array([r["mean"] for r in points], dtype=float)
+                low = np.array([_or(r.get("ci_low"), r["mean"]) for r in points], dtype=float)
+                high = np.array([_or(r.get("ci_high"), r["mean"]) for r in points], dtype=float)
+                drawn_line = ax.errorbar(
+                    x,
+                    mean,
+                    yerr=[mean - low, high - mean],
+                    color=COLOURS[arm],
+                    marker=MARKERS[arm],
+                    markersize=5,
+                    capsize=3,
+                    linewidth=1.6,
+                    label=arm_labels[arm],
                 )
-            parts.append(f'<circle cx="{cx:.1f}" cy="{y(r["mean"]):.1f}" r="3.5" fill="{colour}"/>')
-    parts.append(_legend(arm_labels))
-    return _svg("".join(parts), title)
+                drawn_line.lines[0].set_gid(f"mean-{arm}-{number}")
+            ax.set_xticks(range(len(visits)), list(visits))
+            ax.set_xlim(-0.4, len(visits) - 0.6)
+            _nice_axes(ax, x=False)
+            ax.set_title(wrap(panel_title, 45 if columns == 2 else 70), fontsize=9.5)
+            ax.set_ylabel(y_label)
+            if not drawn:
+                ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
+        for ax in axes[len(panels) :]:
+            ax.set_axis_off()
+        handles, labels = axes[0].get_legend_handles_labels()
+        if handles:
+            figure.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+        figure.suptitle(wrap(title, 90), fontweight="bold")
+    return figure
+
+
+def _or(value, default):
+    return default if value is None else value
+
+
+def fitted_line(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float] | None:
+    """Least-squares intercept and slope; None with fewer than two distinct x."""
+    if len(xs) < 2 or len(set(xs)) < 2:
+        return None
+    slope, intercept = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
+    return float(intercept), float(slope)
 
 
 def scatter(
@@ -125,161 +207,198 @@ def scatter(
     x_label: str,
     y_label: str,
     arm_labels: dict[str, str],
-) -> str:
-    """Points coloured by arm with a least-squares line per arm."""
-    if not points:
-        return _svg('<text x="50%" y="50%" text-anchor="middle">—</text>', title)
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    x = _Scale(min(xs), max(xs), MARGIN["left"] + 6, WIDTH - MARGIN["right"] - 6)
-    y = _Scale(min(ys), max(ys), HEIGHT - MARGIN["bottom"] - 6, MARGIN["top"] + 14)
-    ticks = [(x(t), f"{t:.4g}") for t in x.ticks()]
-    parts = [_axes(x_label, y_label, y, ticks)]
-    for px, py, arm in points:
-        parts.append(
-            f'<circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="3" '
-            f'fill="{COLOURS.get(arm, "#000")}" fill-opacity="0.7"/>'
-        )
-    for arm in arm_labels:
-        sub = [(px, py) for px, py, a in points if a == arm]
-        if len(sub) < 2:
-            continue
-        mx = sum(p[0] for p in sub) / len(sub)
-        my = sum(p[1] for p in sub) / len(sub)
-        sxx = sum((p[0] - mx) ** 2 for p in sub)
-        if sxx == 0:
-            continue
-        slope = sum((p[0] - mx) * (p[1] - my) for p in sub) / sxx
-        lo, hi = min(p[0] for p in sub), max(p[0] for p in sub)
-        parts.append(
-            f'<line x1="{x(lo):.1f}" y1="{y(my + slope * (lo - mx)):.1f}" '
-            f'x2="{x(hi):.1f}" y2="{y(my + slope * (hi - mx)):.1f}" '
-            f'stroke="{COLOURS[arm]}" stroke-width="2"/>'
-        )
-    parts.append(_legend(arm_labels))
-    return _svg("".join(parts), title)
-
-
-def heatmap(variables: list[str], cells: list[dict], *, title: str) -> str:
-    """Correlation matrix: blue negative, red positive; * where the BH-adjusted p < 0.05."""
-    size, left, top = 34, 150, 40
-    width = left + size * len(variables) + 20
-    height = top + size * len(variables) + 120
-    lookup = {}
-    for c in cells:
-        lookup[(c["x"], c["y"])] = lookup[(c["y"], c["x"])] = c
-    parts = []
-    for i, a in enumerate(variables):
-        parts.append(
-            f'<text x="{left - 6}" y="{top + i * size + size / 2 + 4}" '
-            f'text-anchor="end">{escape(a)}</text>'
-        )
-        parts.append(
-            f'<text x="{left + i * size + size / 2}" y="{top + len(variables) * size + 8}"'
-            f' transform="rotate(60 {left + i * size + size / 2} '
-            f'{top + len(variables) * size + 8})">{escape(a)}</text>'
-        )
-        for j, b in enumerate(variables):
-            cell = lookup.get((a, b))
-            r = 1.0 if a == b else (cell or {}).get("r")
-            fill = (
-                "#eee"
-                if r is None
-                else (
-                    f"rgb(255,{int(255 * (1 - r))},{int(255 * (1 - r))})"
-                    if r >= 0
-                    else f"rgb({int(255 * (1 + r))},{int(255 * (1 + r))},255)"
+    fit_label: str,
+    empty: str,
+) -> Figure:
+    """Patients coloured by arm with the least-squares line of each arm."""
+    with style():
+        figure = new_figure(6.4, 5.0)
+        ax = figure.add_subplot()
+        for arm, label in arm_labels.items():
+            sub = [(x, y) for x, y, a in points if a == arm]
+            if not sub:
+                continue
+            xs, ys = [p[0] for p in sub], [p[1] for p in sub]
+            ax.scatter(
+                xs,
+                ys,
+                s=22,
+                alpha=0.75,
+                color=COLOURS[arm],
+                marker=MARKERS[arm],
+                label=f"{label} (n = {len(sub)})",
+                gid=f"points-{arm}",
+            )
+            fit = fitted_line(xs, ys)
+            if fit:
+                grid = np.linspace(min(xs), max(xs), 2)
+                ax.plot(
+                    grid,
+                    fit[0] + fit[1] * grid,
+                    color=COLOURS[arm],
+                    linewidth=2,
+                    label=f"{label}: {fit_label}",
+                    gid=f"fit-{arm}",
                 )
+        if not points:
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
+        else:
+            figure.legend(
+                loc="outside lower center", ncols=1, frameon=False, fontsize=8, markerscale=1.5
             )
-            star = "*" if cell and (cell.get("p_adjusted") or 1) < 0.05 else ""
-            label = "" if r is None else f"{r:.2f}{star}"
-            parts.append(
-                f'<rect x="{left + j * size}" y="{top + i * size}" width="{size}" '
-                f'height="{size}" fill="{fill}" stroke="white"/>'
-                f'<text x="{left + j * size + size / 2}" y="{top + i * size + size / 2 + 3}"'
-                f' text-anchor="middle" font-size="9">{label}</text>'
-            )
-    return _svg("".join(parts), title, width=width, height=height)
+        _nice_axes(ax)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(y_label)
+        ax.set_title(wrap(title, 60))
+    return figure
+
+
+def heatmap(
+    labels: list[str],
+    matrix: list[list[float | None]],
+    stars: list[list[bool]],
+    *,
+    title: str,
+    colour_label: str,
+) -> Figure:
+    """A correlation matrix: blue negative, red positive, the value in each cell, * where the
+    adjusted p < 0.05."""
+    size = len(labels)
+    values = np.array([[np.nan if v is None else v for v in row] for row in matrix], float)
+    with style():
+        figure = new_figure(max(6.4, 0.62 * size + 3.2), max(4.8, 0.55 * size + 2.4))
+        ax = figure.add_subplot()
+        colours = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#e9ecef")
+        image = ax.imshow(values, cmap=colours, vmin=-1, vmax=1, gid="cells")
+        for i in range(size):
+            for j in range(size):
+                if np.isnan(values[i, j]):
+                    continue
+                star = "*" if i != j and stars[i][j] else ""
+                text = f"{values[i, j]:.2f}".replace("-", MINUS) + star
+                ax.text(
+                    j,
+                    i,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if abs(values[i, j]) > 0.6 else "black",
+                )
+        ax.set_xticks(range(size), [wrap(label, 22) for label in labels], rotation=60, ha="right")
+        ax.set_yticks(range(size), [wrap(label, 30) for label in labels])
+        ax.spines[:].set_visible(False)
+        colourbar = figure.colorbar(image, ax=ax, shrink=0.8)
+        colourbar.set_label(colour_label)
+        colourbar.set_ticks([-1, -0.5, 0, 0.5, 1])
+        colourbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: tick_text(v)))
+        ax.set_title(wrap(title, 60))
+    return figure
 
 
 def forest(
-    rows: list[tuple[str, float | None, float | None, float | None]], *, title: str, x_label: str
-) -> str:
-    """Estimates with 95 % CIs on one axis, a line at zero."""
-    values = [v for _, e, lo, hi in rows for v in (e, lo, hi) if v is not None] + [0.0]
-    left = 200
-    x = _Scale(min(values), max(values), left, WIDTH - MARGIN["right"] - 10)
-    row_h = 36
-    height = MARGIN["top"] + row_h * len(rows) + 60
-    parts = [
-        f'<line x1="{x(0):.1f}" y1="{MARGIN["top"]}" x2="{x(0):.1f}" '
-        f'y2="{MARGIN["top"] + row_h * len(rows)}" stroke="#999" stroke-dasharray="4"/>'
-    ]
-    for i, (label, est, lo, hi) in enumerate(rows):
-        cy = MARGIN["top"] + row_h * i + row_h / 2
-        parts.append(f'<text x="{left - 10}" y="{cy + 4}" text-anchor="end">{escape(label)}</text>')
-        if est is None:
-            continue
-        if lo is not None and hi is not None:
-            parts.append(
-                f'<line x1="{x(lo):.1f}" y1="{cy}" x2="{x(hi):.1f}" y2="{cy}" '
-                'stroke="#333" stroke-width="2"/>'
+    rows: list[tuple[str, float | None, float | None, float | None]],
+    *,
+    title: str,
+    x_label: str,
+    favours_left: str,
+    favours_right: str,
+    empty: str,
+) -> Figure:
+    """Estimates with 95 % CIs on one axis, a line at no difference, and which side favours
+    which arm."""
+    with style():
+        figure = new_figure(6.4, 1.9 + 0.45 * len(rows))
+        ax = figure.add_subplot()
+        ys = list(range(len(rows)))[::-1]
+        for y, (_label, estimate, low, high) in zip(ys, rows, strict=True):
+            if estimate is None:
+                ax.text(0, y, empty, ha="center", va="center")
+                continue
+            if low is not None and high is not None:
+                ax.plot([low, high], [y, y], color=COLOURS["line"], linewidth=1.8, gid=f"ci-{y}")
+            ax.plot(
+                [estimate], [y], marker="s", markersize=7, color=COLOURS["b12"], gid=f"estimate-{y}"
             )
-        parts.append(
-            f'<rect x="{x(est) - 5:.1f}" y="{cy - 5}" width="10" height="10" fill="#0d6efd"/>'
-        )
-    axis_y = MARGIN["top"] + row_h * len(rows) + 6
-    for tick in x.ticks(4):
-        parts.append(
-            f'<text x="{x(tick):.1f}" y="{axis_y + 12}" text-anchor="middle">{tick:.4g}</text>'
-        )
-    parts.append(
-        f'<text x="{(left + WIDTH) / 2}" y="{axis_y + 34}" text-anchor="middle">'
-        f"{escape(x_label)}</text>"
-    )
-    return _svg("".join(parts), title, height=int(height))
-
-
-def flow_diagram(boxes: list[list[str]], *, title: str) -> str:
-    """CONSORT-style boxes: each inner list is one row of boxes, top to bottom."""
-    row_h, box_h = 84, 62
-    height = 40 + row_h * len(boxes)
-    parts = []
-    for i, row in enumerate(boxes):
-        width = (WIDTH - 40) / len(row)
-        for j, text in enumerate(row):
-            bx, by = 20 + j * width + 6, 34 + i * row_h
-            parts.append(
-                f'<rect x="{bx:.1f}" y="{by}" width="{width - 12:.1f}" '
-                f'height="{box_h}" fill="#f8f9fa" stroke="#333"/>'
+        ax.axvline(0, color="#999999", linestyle="--", linewidth=1, gid="no-difference")
+        ax.set_yticks(ys, [wrap(row[0], 32) for row in rows])
+        ax.set_ylim(-0.7, len(rows) + 0.1)
+        _nice_axes(ax, y=False)
+        values = [v for row in rows for v in row[1:] if v is not None] + [0.0]
+        span = max(values) - min(values) or 1.0
+        ax.set_xlim(min(values) - 0.08 * span, max(values) + 0.08 * span)
+        ax.set_xlabel(x_label)
+        ax.spines["left"].set_visible(False)
+        ax.tick_params(axis="y", length=0)
+        ax.set_title(wrap(title, 60))
+        for text, sign, align in ((favours_left, -1, "right"), (favours_right, 1, "left")):
+            arrow = "\u2190 " + text if sign < 0 else text + " \u2192"
+            ax.annotate(
+                arrow,
+                xy=(0, len(rows) - 0.25),
+                xytext=(sign * 6, 0),
+                textcoords="offset points",
+                ha=align,
+                va="center",
+                fontsize=8,
+                color="#555555",
+                gid=f"favours-{'left' if sign < 0 else 'right'}",
             )
-            for k, line in enumerate(text.split("\n")[:4]):
-                parts.append(
-                    f'<text x="{bx + (width - 12) / 2:.1f}" y="{by + 16 + 14 * k}" '
-                    f'text-anchor="middle" font-size="11">{escape(line)}</text>'
-                )
-            if i:
-                parts.append(
-                    f'<line x1="{bx + (width - 12) / 2:.1f}" y1="{by - row_h + box_h}" '
-                    f'x2="{bx + (width - 12) / 2:.1f}" y2="{by}" stroke="#333"/>'
-                )
-    return _svg("".join(parts), title, height=height)
+    return figure
 
 
-def cumulative(dates: list[str], *, target: int, title: str, y_label: str) -> str:
-    """Patients randomised over time against the target."""
-    if not dates:
-        return _svg('<text x="50%" y="50%" text-anchor="middle">—</text>', title)
-    ordered = sorted(dates)
-    y = _Scale(0, max(target, len(ordered)), HEIGHT - MARGIN["bottom"], MARGIN["top"] + 14)
-    x = _Scale(0, max(len(ordered) - 1, 1), MARGIN["left"] + 6, WIDTH - MARGIN["right"] - 6)
-    ticks = [(x(0), ordered[0]), (x(len(ordered) - 1), ordered[-1])]
-    path = " ".join(f"{x(i):.1f},{y(i + 1):.1f}" for i in range(len(ordered)))
-    body = (
-        _axes("", y_label, y, ticks)
-        + f'<polyline points="{path}" fill="none" stroke="#0d6efd" stroke-width="2"/>'
-        + f'<line x1="{MARGIN["left"]}" y1="{y(target):.1f}" x2="{WIDTH - MARGIN["right"]}" '
-        f'y2="{y(target):.1f}" stroke="#dc3545" stroke-dasharray="6"/>'
-        + f'<text x="{WIDTH - MARGIN["right"] - 4}" y="{y(target) - 4:.1f}" '
-        f'text-anchor="end" fill="#dc3545">{target}</text>'
-    )
-    return _svg(body, title)
+def cumulative(
+    dates: list[date],
+    *,
+    target: int,
+    title: str,
+    y_label: str,
+    x_label: str,
+    line_label: str,
+    target_label: str,
+    empty: str,
+    date_text: Callable[[date], str] | None = None,
+) -> Figure:
+    """Patients randomised so far against calendar time, with the target line; ``date_text``
+    writes a tick's date in the reader's language."""
+    with style():
+        figure = new_figure(6.4, 3.8)
+        ax = figure.add_subplot()
+        ordered = sorted(dates)
+        if ordered:
+            counts = np.arange(1, len(ordered) + 1)
+            ax.step(
+                [*ordered, ordered[-1]],
+                [*counts, counts[-1]],
+                where="post",
+                color=COLOURS["b12"],
+                linewidth=2,
+                label=line_label,
+                gid="randomised",
+            )
+            locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+            ax.xaxis.set_major_locator(locator)
+            if date_text is None:
+                ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+            else:
+                ax.xaxis.set_major_formatter(
+                    FuncFormatter(lambda value, _pos: date_text(mdates.num2date(value).date()))
+                )
+        else:
+            ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center")
+            ax.set_xticks([])
+        ax.axhline(
+            target,
+            color=COLOURS["target"],
+            linestyle="--",
+            linewidth=1.2,
+            label=target_label,
+            gid="target",
+        )
+        ax.set_ylim(0, max(target, len(ordered)) * 1.22)  # room for the legend above the target
+        _nice_axes(ax, x=False, integer_y=True)
+        ax.set_ylabel(y_label)
+        ax.set_xlabel(x_label)
+        ax.legend(frameon=False, loc="upper left", ncols=2)
+        ax.set_title(wrap(title, 60))
+    return figure

@@ -2,7 +2,9 @@
 No Django imports; labels are passed in by the caller, already translated.
 
 ``TABLES`` maps each table's name to a small builder: ``builder(results, t)`` gives the
-table's population, n, header and rows; its title is ``t[name]``.
+table's population, n, header and rows; its title is ``t[name]``. Names from the data are never
+shown raw: ``t["var:<variable>"]`` is a variable's label, ``t["level:<variable>:<level>"]`` a
+category's, ``t["code:<code>"]`` that of a group, method, family or adjustment method.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.dashboard.display import ci, count_of, estimate_ci_n, n_by_arm, num
+from analysis.dashboard.display import ci, count_of, estimate_ci_n, n_by_arm, num, percent
 from analysis.stats.common import ARMS, format_p
 
 Results = dict[str, Any]
@@ -55,10 +57,23 @@ def build_table(name: str, results: Results, t: Labels) -> Table:
     return Table(name, t[name], body.population, body.n, body.header, body.rows)
 
 
-def _estimate_row(label: str, obj: dict[str, Any] | None, digits: int = 2) -> list[str]:
-    """label, estimate, CI, p."""
+def _estimate_row(
+    label: str, obj: dict[str, Any] | None, digits: int = 2, *, as_percent: bool = False
+) -> list[str]:
+    """label, estimate, CI, p (``as_percent``: estimate and CI are percentages)."""
     obj = obj or {}
-    return [label, num(obj.get("estimate"), digits), ci(obj, digits), format_p(obj.get("p"))]
+    show = (lambda v: percent(v, digits)) if as_percent else (lambda v: num(v, digits))
+    estimate = obj.get("estimate")
+    return [
+        label,
+        show(estimate) if estimate is not None else num(None),
+        ci(obj, show=show),
+        format_p(obj.get("p")),
+    ]
+
+
+def _arms(t: Labels) -> dict[str, str]:
+    return {arm: t[f"arm:{arm}"] for arm in ARMS}
 
 
 @table("primary")
@@ -72,7 +87,10 @@ def _primary(results: Results, t: Labels) -> Body:
         **{key: primary["sensitivity"][key] for key in ("welch", "mann_whitney", "hedges_g")},
     }
     rows = [
-        [*_estimate_row(t.get(key, key), obj), n_by_arm((obj or {}).get("n"))]
+        [
+            *_estimate_row(t.get(key, key), obj, as_percent=key == "log_ancova"),
+            n_by_arm((obj or {}).get("n"), _arms(t)),
+        ]
         for key, obj in analyses.items()
     ]
     header = [t["analysis"], t["estimate"], t["ci"], "p", "n"]
@@ -89,10 +107,10 @@ def _percent_change(results: Results, t: Labels) -> Body:
         rows.append(
             [
                 t[arm],
-                num(pc["mean"], 1),
-                num(pc["sd"], 1),
-                ci(pc, 1),
-                num(pm["estimate"], 1),
+                percent(pc["mean"]),
+                percent(pc["sd"]),
+                ci(pc, show=percent),
+                percent(pm["estimate"]),
                 pc["n"],
                 pc["zero_baseline"],
             ]
@@ -115,16 +133,23 @@ def _secondary(results: Results, t: Labels) -> Body:
     ]
     rows = [
         [
-            r["outcome"],
-            r["family"],
-            estimate_ci_n(r["change"].get("standard")),
-            estimate_ci_n(r["change"].get("b12")),
-            *_estimate_row("", r["ancova"])[1:],
-            format_p(r["p_adjusted"]),
+            t[f"var:{r['outcome']}"],
+            t[f"code:{r['family']}"],
+            estimate_ci_n((r.get("change") or {}).get("standard")),
+            estimate_ci_n((r.get("change") or {}).get("b12")),
+            *_estimate_row("", r.get("ancova"))[1:],
+            _adjusted_p(r, t),
         ]
         for r in results["secondary"]
     ]
     return Body("mITT", None, header, rows)
+
+
+def _adjusted_p(row: dict[str, Any], t: Labels) -> str:
+    """The adjusted p with its method named ('0.600 (Holm)')."""
+    p = format_p(row.get("p_adjusted"))
+    method = row.get("adjustment")
+    return f"{p} ({t[f'code:{method}']})" if method and row.get("p_adjusted") is not None else p
 
 
 @table("responders")
@@ -134,14 +159,19 @@ def _responders(results: Results, t: Labels) -> Body:
     rows = [
         [
             f"{t[arm]}: {per_arm[arm]['responders']}/{per_arm[arm]['n']}",
-            num(per_arm[arm]["percent"], 1),
+            percent(per_arm[arm]["percent"]),
             "",
             "",
         ]
         for arm in ARMS
     ]
+    risk_difference = {
+        k: None if v is None else 100 * v
+        for k, v in (resp["risk_difference"] or {}).items()
+        if k in ("estimate", "ci_low", "ci_high")
+    }
     rows += [
-        [*_estimate_row(t["risk_difference"], resp["risk_difference"], 3)[:3], ""],
+        [*_estimate_row(t["risk_difference"], risk_difference, 1, as_percent=True)[:3], ""],
         [t["fisher"], "", "", format_p(resp["fisher"]["p"])],
         _estimate_row(t["odds_ratio"], resp["odds_ratio"]),
     ]
@@ -153,9 +183,9 @@ def _responders(results: Results, t: Labels) -> Body:
 def _correlations(results: Results, t: Labels) -> Body:
     rows = [
         [
-            c["timepoint"],
-            c["group"],
-            c["method"],
+            t.get(f"code:{c['timepoint']}", c["timepoint"]),
+            t[f"code:{c['group']}"],
+            t[f"code:{c['method']}"],
             num(c["r"], 3),
             ci(c, 3),
             format_p(c["p"]),
@@ -171,8 +201,8 @@ def _correlations(results: Results, t: Labels) -> Body:
 def _regression(results: Results, t: Labels) -> Body:
     rows = [
         [
-            model["outcome"],
-            *_estimate_row(term["term"], term, 3),
+            f"{t['var:' + model['variable']]}: {t['code:change']}" if model.get("variable") else "",
+            *_estimate_row(t[f"var:{term['term']}"], term, 3),
             num(term["std_estimate"], 3),
             num(term["vif"]),
             num(model["r2"], 3),
@@ -198,7 +228,7 @@ def _mixed(results: Results, t: Labels) -> Body:
 def _subgroups(results: Results, t: Labels) -> Body:
     sub = results["subgroups"]
     rows = [
-        [*_estimate_row(t[key], sub[key]), n_by_arm(sub[key].get("n"))]
+        [*_estimate_row(t[key], sub[key]), n_by_arm(sub[key].get("n"), _arms(t))]
         for key in ("overall", "deficient", "not_deficient", "interaction")
     ]
     header = [t["subgroup"], t["estimate"], t["ci"], "p", "n"]
@@ -251,7 +281,9 @@ def _baseline(results: Results, t: Labels) -> Body:
     baseline = results["baseline"]
     rows = [
         [
-            row["variable"] + (f" = {row['level']}" if row.get("level") else ""),
+            t[f"level:{row['variable']}:{row['level']}"]
+            if row.get("level") is not None
+            else t[f"var:{row['variable']}"],
             *[_baseline_cell(row["type"], row["arms"][arm]) for arm in ARMS],
             num(row["smd"], 3),
         ]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from analysis.dashboard import tables
-from analysis.dashboard.charts import FIGURES, render_figure
+from analysis.dashboard.charts import FIGURES, FORMATS, render_figure
 from analysis.dashboard.labels import table_labels
 from analysis.services import current_results
 from hfs_ecrf.access import requires
@@ -22,7 +22,7 @@ PAGES = {
         ["primary", "percent_change", "responders", "missing_data"],
         [],
     ),
-    "secondary": (gettext_lazy("Secondary outcomes"), ["secondary"], []),
+    "secondary": (gettext_lazy("Secondary outcomes"), ["secondary"], ["outcomes"]),
     "correlations": (
         gettext_lazy("Correlations"),
         ["correlations"],
@@ -70,12 +70,13 @@ def results_json(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @requires("view_analysis")
-def figure_svg(request: HttpRequest, name: str) -> HttpResponse:
-    if name not in FIGURES:
+def figure_file(request: HttpRequest, name: str, fmt: str = "svg") -> HttpResponse:
+    """Figure ``name`` drawn on the server, as SVG or PNG."""
+    if name not in FIGURES or fmt not in FORMATS:
         raise Http404
     results, dataset = current_results()
-    response = HttpResponse(render_figure(name, results, dataset), content_type="image/svg+xml")
-    response["Content-Disposition"] = f'attachment; filename="{name}.svg"'
+    response = HttpResponse(render_figure(name, results, dataset, fmt), content_type=FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
 

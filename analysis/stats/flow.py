@@ -12,6 +12,7 @@ import pandas as pd
 from analysis.stats.common import ARMS, arm_counts
 
 RELATED = {"possible", "probable", "definite"}
+NOT_ANALYSED_OUTCOME_MISSING = "outcome_missing"
 
 
 def consort(screening: pd.DataFrame, patients: pd.DataFrame) -> dict[str, Any]:
@@ -46,7 +47,25 @@ def consort(screening: pd.DataFrame, patients: pd.DataFrame) -> dict[str, Any]:
         "enrolled_not_randomised": int(patients.arm.isna().sum()),
         "randomised": int(len(randomised)),
         "arms": per_arm,
+        "not_analysed": not_analysed(randomised),
     }
+
+
+def not_analysed(randomised: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per arm, why allocated patients are not in the primary analysis (mITT: VAS frequency at
+    V0 and V3): the withdrawal reason of a withdrawn patient, ``outcome_missing`` for a patient
+    still in the study. Every allocated patient is analysed or counted under one reason."""
+    out = {}
+    for arm in ARMS:
+        rows = randomised[(randomised.arm == arm) & (randomised.mitt != 1)]
+        reasons = Counter()
+        for withdrawn, reason in zip(rows.withdrawn, rows.withdrawal_reason, strict=True):
+            if withdrawn == 1:
+                reasons[reason if isinstance(reason, str) and reason else "other"] += 1
+            else:
+                reasons[NOT_ANALYSED_OUTCOME_MISSING] += 1
+        out[arm] = dict(reasons)
+    return out
 
 
 def _smd_continuous(a: pd.Series, b: pd.Series) -> float | None:

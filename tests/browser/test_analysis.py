@@ -25,16 +25,19 @@ def test_investigator_sees_figures_and_downloads_svg_and_png(page, tmp_path):
     assert "Data cut" in page.get_by_test_id("data-cut").inner_text()
 
     with page.expect_download() as svg_download:
-        page.click("figure[data-figure=trajectory] a[download]")
+        page.click("figure[data-figure=trajectory] a.svg-download")
     svg_path = tmp_path / "figure.svg"
     svg_download.value.save_as(svg_path)
+    assert svg_download.value.suggested_filename == "trajectory.svg"
+    assert svg_download.value.url.endswith("/analysis/figures/trajectory.svg")  # from the server
     assert svg_path.read_text().startswith("<svg")
 
     with page.expect_download() as png_download:
-        page.click("figure[data-figure=trajectory] .png-download")
+        page.click("figure[data-figure=trajectory] a.png-download")
     png_path = tmp_path / "figure.png"
     png_download.value.save_as(png_path)
     assert png_download.value.suggested_filename == "trajectory.png"
+    assert png_download.value.url.endswith("/analysis/figures/trajectory.png")  # from the server
     assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png_path.stat().st_size > 2000
 

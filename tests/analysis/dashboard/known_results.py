@@ -54,6 +54,7 @@ RESULTS = {
             "change": {"standard": estimate(-1.0, -2.0, 0.0, n=30), "b12": None},
             "ancova": estimate(-0.5, -1.5, 0.5, 0.3),
             "p_adjusted": 0.6,
+            "adjustment": "holm",
         }
     ],
     "responders": {
@@ -185,8 +186,10 @@ RESULTS = {
     "consort": {
         "screened": 70,
         "not_eligible": 5,
+        "not_eligible_reasons": {"pregnancy": 2, "age_under_18": 4},
         "declined": 3,
         "enrolled": 62,
+        "enrolled_not_randomised": 3,
         "randomised": 59,
         "arms": {
             arm: {
@@ -232,6 +235,7 @@ def dataset() -> Dataset:
         ],
         columns=["study_id", "visit", "b12_pmol_l", "vas_frequency"],
     )
+    long = long.merge(patients[["study_id", "arm"]], on="study_id")  # as the dataset has it
     return Dataset(
         patients=patients, long=long, screening=pd.DataFrame(), adverse_events=pd.DataFrame()
     )

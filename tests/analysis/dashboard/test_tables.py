@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import copy
+import re
 
+import pytest
+from django.utils import translation
+
+from analysis.dashboard.display import count_of, percent
+from analysis.dashboard.labels import table_labels
 from analysis.dashboard.tables import TABLES, build_table
 from analysis.dashboard.views import PAGES
 from tests.analysis.dashboard.known_results import ARM_N, RESULTS
 
-BOTH = "standard 30, b12 29"
+BOTH = "arm:standard 30, arm:b12 29"
 
 
 class Keys(dict):
@@ -27,7 +33,7 @@ EXPECTED = {
             ["ancova", "-9.12", "-14.50 to -3.75", "< 0.001", BOTH],
             ["ancova_hc3", "—", "—", "—", ""],
             ["per_protocol", "-8.00", "-13.00 to -3.00", "0.002", BOTH],
-            ["log_ancova", "-21.50", "-30.25 to -11.00", "0.010", BOTH],
+            ["log_ancova", "-21.50 %", "-30.25 % to -11.00 %", "0.010", BOTH],
             ["welch", "-10.00", "-16.00 to -4.00", "0.004", BOTH],
             ["mann_whitney", "—", "—", "0.003", BOTH],
             ["hedges_g", "-0.85", "-1.40 to -0.30", "—", ""],
@@ -38,8 +44,8 @@ EXPECTED = {
         ARM_N,
         ["arm", "mean_pct", "SD", "ci", "pct_of_means", "n", "zero_baseline"],
         [
-            ["standard", "-14.0", "20.0", "-21.5 to -6.5", "-13.9", 30, 0],
-            ["b12", "-32.0", "18.0", "-39.0 to -25.0", "-32.1", 29, 1],
+            ["standard", "-14.0 %", "20.0 %", "-21.5 % to -6.5 %", "-13.9 %", 30, 0],
+            ["b12", "-32.0 %", "18.0 %", "-39.0 % to -25.0 %", "-32.1 %", 29, 1],
         ],
     ),
     "secondary": (
@@ -49,14 +55,14 @@ EXPECTED = {
         + ["p_adjusted"],
         [
             [
-                "hads_a",
-                "key_secondary",
+                "var:hads_a",
+                "code:key_secondary",
                 "-1.00 (-2.00 to 0.00), n=30",
                 "—",
                 "-0.50",
                 "-1.50 to 0.50",
                 "0.300",
-                "0.600",
+                "0.600 (code:holm)",
             ]
         ],
     ),
@@ -65,9 +71,9 @@ EXPECTED = {
         ARM_N,
         ["analysis", "estimate", "ci", "p"],
         [
-            ["standard: 6/30", "20.0", "", ""],
-            ["b12: 14/29", "48.3", "", ""],
-            ["risk_difference", "0.283", "0.050 to 0.500", ""],
+            ["standard: 6/30", "20.0 %", "", ""],
+            ["b12: 14/29", "48.3 %", "", ""],
+            ["risk_difference", "28.3 %", "5.0 % to 50.0 %", ""],
             ["fisher", "", "", "0.027"],
             ["odds_ratio", "3.73", "1.20 to 11.60", "0.020"],
         ],
@@ -76,16 +82,32 @@ EXPECTED = {
         "ITT",
         None,
         ["timepoint", "group", "method", "r", "ci", "p", "n"],
-        [["V0", "pooled", "pearson", "-0.457", "-0.630 to -0.240", "< 0.001", 59]],
+        [["V0", "code:pooled", "code:pearson", "-0.457", "-0.630 to -0.240", "< 0.001", 59]],
     ),
     "regression": (
         "ITT, complete cases",
         None,
         ["outcome", "term", "β", "ci", "p", "std_beta", "VIF", "R²", "r2_adj", "n"],
         [
-            ["vas_intensity", "treat", "-7.250", "-12.000 to -2.500", "0.004", "-0.333", "1.05"]
+            [
+                "var:vas_intensity: code:change",
+                "var:treat",
+                "-7.250",
+                "-12.000 to -2.500",
+                "0.004",
+                "-0.333",
+                "1.05",
+            ]
             + ["0.301", "0.251", 55],
-            ["vas_intensity", "age", "0.500", "0.200 to 0.800", "0.500", "0.100", "—"]
+            [
+                "var:vas_intensity: code:change",
+                "var:age",
+                "0.500",
+                "0.200 to 0.800",
+                "0.500",
+                "0.100",
+                "—",
+            ]
             + ["0.301", "0.251", 55],
         ],
     ),
@@ -104,8 +126,8 @@ EXPECTED = {
         ["subgroup", "estimate", "ci", "p", "n"],
         [
             ["overall", "-9.00", "-14.00 to -4.00", "0.001", BOTH],
-            ["deficient", "-14.00", "-22.00 to -6.00", "0.002", "standard 12, b12 11"],
-            ["not_deficient", "-5.00", "-11.00 to 1.00", "0.100", "standard 18, b12 18"],
+            ["deficient", "-14.00", "-22.00 to -6.00", "0.002", "arm:standard 12, arm:b12 11"],
+            ["not_deficient", "-5.00", "-11.00 to 1.00", "0.100", "arm:standard 18, arm:b12 18"],
             ["interaction", "-9.00", "-19.00 to 1.00", "0.080", ""],
         ],
     ),
@@ -141,12 +163,12 @@ EXPECTED = {
         ["variable", "standard", "b12", "SMD"],
         [
             [
-                "age",
+                "var:age",
                 "52.0 ± 10.0; 52.0 (45.0–59.0); n=30",
                 "50.0 ± 10.0; 50.0 (43.0–57.0); n=29",
                 "0.204",
             ],
-            ["sex = female", "20/30 (66.7 %)", "19/29 (65.5 %)", "—"],
+            ["level:sex:female", "20/30 (66.7 %)", "19/29 (65.5 %)", "—"],
         ],
     ),
 }
@@ -166,3 +188,48 @@ def test_table_builder_gives_the_expected_rows_and_columns(name):
     assert table.header == header
     assert table.rows == rows
     assert all(len(row) == len(header) for row in table.rows)
+
+
+RAW = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b|__V\d| = (True|False)|\b(pooled|pearson|spearman)\b")
+
+
+def test_no_table_shows_a_raw_name_from_the_data():
+    """With the real labels, variables, levels, groups, methods and families are shown by
+    their labels from the data dictionary (b12_pmol_l__V0, diabetes = False, partial_arm...)."""
+    results = copy.deepcopy(RESULTS)
+    results["baseline"]["rows"] += [
+        {**results["baseline"]["rows"][1], "variable": "diabetes", "level": "False"},
+        {**results["baseline"]["rows"][1], "variable": "b12_deficient_baseline", "level": "1.0"},
+        {**results["baseline"]["rows"][0], "variable": "b12_pmol_l__V0"},
+    ]
+    results["correlations"].append({**results["correlations"][0], "group": "partial_arm"})
+    with translation.override("en"):
+        labels = table_labels()
+        tables = {name: build_table(name, results, labels) for name in TABLES}
+    for table in tables.values():
+        for row in [table.header, *table.rows]:
+            for cell in row:
+                assert not RAW.search(str(cell)), (table.name, cell)
+    baseline = [row[0] for row in tables["baseline"].rows]
+    assert baseline == [
+        "age at consent (years)",
+        "sex: female",
+        "diabetes: no",
+        "B12 deficient at baseline: yes",
+        "vitamin B12 (pmol/L), V0",
+    ]
+    assert tables["correlations"].rows[-1][1] == "all patients, adjusted for arm (partial)"
+    assert tables["secondary"].rows[0][:2] == ["HADS anxiety", "key secondary"]
+    assert tables["secondary"].rows[0][-1] == "0.600 (Holm)"
+    assert tables["regression"].rows[0][:2] == [
+        "VAS spasm intensity: change V0→V3",
+        "vitamin B12 arm",
+    ]
+    assert tables["primary"].rows[0][-1] == "standard 30, B12 29"
+
+
+def test_percentages_follow_one_rule():
+    assert percent(48.2759) == "48.3 %"
+    assert percent(0.28276, proportion=True) == "28.3 %"
+    assert percent(None) == "—"
+    assert count_of({"n": 3, "of": 30, "percent": 10.0}) == "3/30 (10.0 %)"

@@ -26,6 +26,7 @@ def test_clinicians_and_monitors_cannot_open_the_analysis(cohort, name):
     for user in (alice, mona):
         assert login(user).get(reverse(name)).status_code == 403
     assert login(alice).get(reverse("analysis:figure", args=["forest"])).status_code == 403
+    assert login(alice).get(reverse("analysis:figure_png", args=["forest"])).status_code == 403
     assert login(mona).get(reverse("analysis:table", args=["primary"])).status_code == 403
 
 
@@ -52,5 +53,10 @@ def test_every_dashboard_page_renders_with_figures_and_csv_links(cohort, dana):
         response = client.get(reverse("analysis:figure", args=[figure]))
         assert response["Content-Type"] == "image/svg+xml"
         assert response.content.startswith(b"<svg")
+        png = client.get(reverse("analysis:figure_png", args=[figure]))
+        assert png["Content-Type"] == "image/png"
+        assert png["Content-Disposition"] == f'attachment; filename="{figure}.png"'
+        assert png.content[:8] == b"\x89PNG\r\n\x1a\n" and len(png.content) > 20_000
+    assert client.get("/analysis/figures/pie.png").status_code == 404
     csv_text = client.get(reverse("analysis:table", args=["primary"])).content.decode()
     assert "mITT" in csv_text and "data cut" in csv_text
