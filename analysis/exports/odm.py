@@ -326,7 +326,7 @@ class AuditTrail:
         for signature in (
             Signature.objects.filter(patient_id__in=pks, invalidated_at__isnull=True)
             .order_by("signed_at", "pk")
-            .values("patient_id", "visit__code", "signer_id", "meaning", "signed_at")
+            .values("pk", "patient_id", "visit__code", "signer_id", "meaning", "signed_at")
         ):
             target = (patients[signature["patient_id"]], signature["visit__code"])
             self.signatures[target] = signature  # the latest valid one
@@ -394,7 +394,7 @@ class AuditTrail:
         signature = self.signatures.get((key, code))
         if signature is None:
             return
-        element = _el(parent, "Signature")
+        element = _el(parent, "Signature", ID=f"SIG.{signature['pk']}")
         _el(element, "UserRef", UserOID=_user_oid(signature["signer_id"]))
         _el(element, "LocationRef", LocationOID=oid("LOC", self.site_of[key]))
         _el(element, "SignatureRef", SignatureOID=oid("SD", signature["meaning"]))

@@ -160,6 +160,17 @@ def test_odm_loads_in_odmlib_and_passes_its_checks(cohort, tmp_path):
     assert ExportLog.objects.get(export_format="odm").rows == Patient.objects.count() * len(VISITS)
 
 
+def _odmlib_checks(data: bytes, tmp_path) -> None:
+    path = tmp_path / "checked.xml"
+    path.write_bytes(data)
+    odm_parser.ODMSchemaValidator(standard="odm", version="1.3.2").validate_file(str(path))
+    loader = odm_loader.ODMLoader(xml_loader.XMLODMLoader())
+    loader.open_odm_document(str(path))
+    document = loader.root()
+    assert document.verify_order()
+    assert document.verify_oids(create_oid_checker("odm_1_3_2"))
+
+
 @pytest.mark.parametrize("relative_dates", [True, False])
 def test_every_item_value_is_the_csv_value(cohort, relative_dates):
     options = ExportOptions(relative_dates=relative_dates)
@@ -232,7 +243,7 @@ def _decoded(root, user_oid: str) -> str:
     return user.find("odm:LoginName", N).text
 
 
-def test_audit_records_signatures_and_locks(cohort):
+def test_audit_records_signatures_and_locks(cohort, tmp_path):
     form = (
         SpasmAssessment.objects.filter(status="complete").select_related("visit__patient").first()
     )
@@ -266,21 +277,23 @@ def test_audit_records_signatures_and_locks(cohort):
         patient=patient,
     )
 
-    root = _tree()
+    data = _export()
+    _odmlib_checks(data, tmp_path)  # with a Signature, its SignatureDef and a lock Annotation
+    root = ET.fromstring(data)  # noqa: S314 - our own file
     subject = root.find(f".//odm:SubjectData[@SubjectKey='{patient.study_id}']", N)
-    data = subject.find(
+    form_data = subject.find(
         f"odm:StudyEventData[@StudyEventOID='SE.{visit.code}']/odm:FormData[@FormOID='F.SPASM']", N
     )
-    audit = data.find("odm:AuditRecord", N)
+    audit = form_data.find("odm:AuditRecord", N)
     assert _decoded(root, audit.find("odm:UserRef", N).get("UserOID")) == clinician.username
     assert audit.find("odm:LocationRef", N).get("LocationOID") == f"LOC.{patient.site.code}"
     assert audit.find("odm:DateTimeStamp", N).text == odm._stamp(changed)
     assert audit.find("odm:ReasonForChange", N).text == "corrected after source check"
-    items = {i.get("ItemOID"): i for i in data.iterfind("odm:ItemGroupData/odm:ItemData", N)}
+    items = {i.get("ItemOID"): i for i in form_data.iterfind("odm:ItemGroupData/odm:ItemData", N)}
     assert items["IT.VAS_FREQUENCY"].find("odm:AuditRecord", N) is None  # the form's record
     earlier = items["IT.VAS_INTENSITY"].find("odm:AuditRecord/odm:DateTimeStamp", N).text
     assert earlier == odm._stamp(created)  # set when the form was created, unchanged since
-    flag = data.find("odm:Annotation/odm:Flag/odm:FlagValue", N)
+    flag = form_data.find("odm:Annotation/odm:Flag/odm:FlagValue", N)
     assert flag.text == "locked" and flag.get("CodeListOID") == odm.LOCK_CODELIST
 
     signature = subject.find("odm:Signature", N)
