@@ -14,7 +14,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analysis.exports import stata_sas
+from analysis.exports import odm, stata_sas
 from analysis.exports.bundle import bundle_bytes
 from analysis.exports.csv_tables import stream_csv
 from analysis.exports.dictionary import dictionary_csv
@@ -105,6 +105,11 @@ def _sas(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
     return data, rows, f"hfs_b12_{stamp}.sas.zip", "application/zip"
 
 
+def _odm(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
+    data, rows = odm.odm_bytes(options)
+    return data, rows, f"hfs_b12_{stamp}.odm.xml", "application/xml"
+
+
 def _bundle(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
     data, rows = bundle_bytes(options, data_cut=timezone.now().isoformat())
     return data, rows.get("long", 0), f"hfs_b12_{stamp}.zip", "application/zip"
@@ -126,6 +131,9 @@ FORMATS: dict[str, ExportFormat] = {
     "stata": ExportFormat(_("Stata (.dta) with labels"), _whole(_stata), binary=True),
     "sas": ExportFormat(
         _("SAS (XPORT .xpt and a PROC FORMAT program, ZIP)"), _whole(_sas), binary=True
+    ),
+    "odm": ExportFormat(
+        _("CDISC ODM 1.3.2 (XML) with the audit trail and signatures"), _whole(_odm)
     ),
     "bundle": ExportFormat(
         _("ZIP bundle: all of the above and a README"), _whole(_bundle), binary=True
