@@ -64,6 +64,13 @@ def _ip(request: HttpRequest) -> str | None:
 @csrf_exempt
 @login_not_required
 def api(request: HttpRequest) -> HttpResponse:
+    # Scripts written for REDCap read its English messages and labels: the API speaks English
+    # whatever the interface's language (Russian labels are in the data dictionary, label_ru).
+    with translation.override("en"):
+        return _api(request)
+
+
+def _api(request: HttpRequest) -> HttpResponse:
     post = request.POST
     content = post.get("content", "").strip()
     action = post.get("action", "export").strip() or "export"

@@ -109,7 +109,7 @@ def randomised(site, user, *, b12: str = "250", days_ago: int = 90):
     return patient
 
 
-def visit(patient, user, code: str, day: int | None = None):
+def visit(patient, user, code: str, day: int | None = None, confirmed: bool = True):
     from assessments.models import Visit
     from assessments.schedule import VISITS
     from assessments.services import visit_save
@@ -120,4 +120,4 @@ def visit(patient, user, code: str, day: int | None = None):
     )
     obj.visit_date = day0 + timedelta(days=VISITS[code].day if day is None else day)
     obj.status = Visit.Status.DONE
-    return visit_save(visit=obj, user=user)
+    return visit_save(visit=obj, user=user, confirmed=confirmed)

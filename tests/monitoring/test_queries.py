@@ -93,8 +93,8 @@ def test_clinicians_and_investigators_cannot_raise(alice, ivan, smr_patient):
 def test_a_confirmed_soft_warning_raises_one_query_and_the_fix_closes_it(alice, smr_patient):
     panel = lab_panel(smr_patient)
     panel.b12_value = Decimal("1500")  # above the soft limit of 1100 pmol/L
-    crf_save(form=panel, user=alice, confirmed_warnings="b12_value: unusual")
-    crf_save(form=lab_panel(smr_patient), user=alice, confirmed_warnings="b12_value: unusual")
+    crf_save(form=panel, user=alice, confirmed=True)
+    crf_save(form=lab_panel(smr_patient), user=alice, confirmed=True)
     queries = DataQuery.objects.filter(origin=DataQuery.Origin.SOFT_WARNING)
     assert queries.count() == 1  # not duplicated on re-save
     query = queries.get()
