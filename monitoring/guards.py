@@ -8,6 +8,8 @@ automatic queries; a change to signed data invalidates the signature.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.utils import timezone
@@ -216,3 +218,8 @@ def after_save(obj: Any, created: bool) -> None:
 def register() -> None:
     register_write_guard("monitoring.locks", refuse_locked)
     register_after_save("monitoring.reactions", after_save)
+
+
+@contextmanager
+def import_scope() -> Iterator[None]:
+    yield
