@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+import dataclasses
 from typing import Any
 
 from django.utils import timezone
@@ -237,11 +237,11 @@ def register() -> None:
     register_after_save("monitoring.reactions", after_save)
 
 
-@dataclass
+@dataclasses.dataclass
 class _ImportScope:
     study_lock: StudyLock | None
-    new_patients: set[int] = field(default_factory=set)
-    raised: set[str] = field(default_factory=set)  # finding prefixes with a query raised here
+    new_patients: set[int] = dataclasses.field(default_factory=set)
+    raised: set[str] = dataclasses.field(default_factory=set)  # finding prefixes with a query raised here
 
 
 _scope: ContextVar[_ImportScope | None] = ContextVar("monitoring_import_scope", default=None)

@@ -107,7 +107,7 @@ def _table(file: str, data: bytes) -> tuple[Table | None, list[Problem]]:
                 if len(problems) >= MAX_PROBLEMS_PER_FILE:
                     break
                 continue
-            rows.append(dict(zip(header, map(_clean, cells), strict=True)))
+            rows.append(dict(zip(header, map(clean_cell, cells), strict=True)))
     except csv.Error as error:
         problems.append(
             _problem(file, reader.line_num, _("not readable as CSV (%(error)s)"), error)
@@ -133,7 +133,7 @@ def _header_problem(header: list[str]) -> str:
     return ""
 
 
-def _clean(value: str) -> str:
+def clean_cell(value: str) -> str:
     """Undo the export's formula neutralisation ('= → =)."""
     if value.startswith("'") and value[1:].startswith(DANGEROUS_PREFIXES):
         return value[1:]

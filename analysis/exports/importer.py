@@ -32,7 +32,7 @@ from analysis.exports.import_report import (
     Problem,
     SourceUnreadable,
 )
-from analysis.exports.import_source import Table, read_source
+from analysis.exports.import_source import Table, clean_cell, read_source
 from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
@@ -89,6 +89,14 @@ def import_data(
 
 class _Rollback(Exception):
     pass
+
+
+RECORD_KINDS = RECORD_TABLES  # the API's record import reads the same tables
+
+
+def _clean(row: dict[str, str]) -> dict[str, str]:
+    """Undo the export's formula neutralisation in every cell of a row (the API's import)."""
+    return {key: clean_cell(value or "") for key, value in row.items()}
 
 
 @cache
