@@ -8,10 +8,10 @@ automatic queries; a change to signed data invalidates the signature.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-import dataclasses
 from typing import Any
 
 from django.utils import timezone
@@ -241,7 +241,9 @@ def register() -> None:
 class _ImportScope:
     study_lock: StudyLock | None
     new_patients: set[int] = dataclasses.field(default_factory=set)
-    raised: set[str] = dataclasses.field(default_factory=set)  # finding prefixes with a query raised here
+    raised: set[str] = dataclasses.field(
+        default_factory=set
+    )  # finding prefixes with a query raised here
 
 
 _scope: ContextVar[_ImportScope | None] = ContextVar("monitoring_import_scope", default=None)
