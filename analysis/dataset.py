@@ -170,7 +170,11 @@ def build_dataset(
         patients_qs = patients_qs.filter(pk__in=patient_pks)
     restricted = site_codes is not None or patient_pks is not None
     patients = _frame(patients_qs.order_by("study_id").values(*PATIENT_FIELDS), PATIENT_FIELDS)
-    patient_filter = {"patient__in": patients_qs} if restricted else {}
+    if patient_pks is not None and site_codes is None:
+        # a chunk of an export: the patients' own rows by index, not a scan of every visit
+        patient_filter: dict[str, Any] = {"patient__in": list(patient_pks)}
+    else:
+        patient_filter = {"patient__in": patients_qs} if restricted else {}
 
     visits = _frame(
         Visit.objects.filter(**patient_filter).values(
@@ -207,11 +211,9 @@ def build_dataset(
     patients = _patient_flags(patients, visits, exposures)
     long = _long(patients, visits)
     screening = _frame(
-        (
-            Screening.objects.filter(site__code__in=site_codes)
-            if site_codes is not None
-            else Screening.objects.all()
-        ).values("outcome", "failure_reasons", "site__code", "screened_on"),
+        _screening_rows(site_codes, patients_qs if patient_pks is not None else None).values(
+            "outcome", "failure_reasons", "site__code", "screened_on"
+        ),
         {
             "outcome": "outcome",
             "failure_reasons": "failure_reasons",
@@ -250,6 +252,17 @@ def build_dataset(
         data_cut=data_cut,
         drafts_excluded={} if include_drafts else drafts_excluded,
     )
+
+
+def _screening_rows(site_codes: list[str] | None, patients_qs: Any) -> Any:
+    """Every screening (the CONSORT flow), or those of the chosen sites, or only the chosen
+    patients' own screenings (an export chunk reads no one else's)."""
+    rows = Screening.objects.all()
+    if site_codes is not None:
+        rows = rows.filter(site__code__in=site_codes)
+    if patients_qs is not None:
+        rows = rows.filter(pk__in=patients_qs.values("screening_id"))
+    return rows
 
 
 def _frame(rows: Any, columns: dict[str, str]) -> pd.DataFrame:

@@ -8,6 +8,10 @@ automatic queries; a change to signed data invalidates the signature.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils import timezone
@@ -66,18 +70,22 @@ def _when(moment) -> str:
     return date_format(timezone.localtime(moment), "Y-m-d H:i")
 
 
-def refuse_locked(obj: Any) -> None:
-    if isinstance(obj, _NOT_STUDY_DATA):
-        return
-    lock = active_study_lock()
+def _refuse_study_lock(lock: StudyLock | None) -> None:
     if lock is not None:
         raise WriteRefused(
             DATABASE_LOCKED, params={"who": lock.locked_by, "when": _when(lock.locked_at)}
         )
+
+
+def refuse_locked(obj: Any) -> None:
+    if isinstance(obj, _NOT_STUDY_DATA):
+        return
+    scope = _scope.get()
+    _refuse_study_lock(scope.study_lock if scope is not None else active_study_lock())
     if obj._meta.app_label == "monitoring":
         return
     target = target_of(obj)
-    if target is None or target[0] is None:
+    if target is None or target[0] is None or _new_patient(target[0]):
         return
     patient_id, visit_id, form_code = target
     locks = RecordLock.objects.filter(
@@ -94,6 +102,8 @@ def refuse_locked(obj: Any) -> None:
 
 
 def reset_verification(form: CaseReportForm) -> None:
+    if _new_patient(form.visit.patient_id):
+        return
     verification = FormVerification.objects.filter(
         visit_id=form.visit_id, form_code=form.FORM_CODE, status=FormVerification.Status.VERIFIED
     ).first()
@@ -116,12 +126,18 @@ def sync_finding_queries(
 ) -> None:
     """One unresolved query per current finding; unresolved ones whose finding is gone close."""
     prefix = f"{origin}:{visit.pk}:{form_code}:"
-    unresolved = {
-        q.finding: q
-        for q in DataQuery.objects.filter(
-            patient_id=patient_id, finding__startswith=prefix, status__in=DataQuery.UNRESOLVED
-        )
-    }
+    scope = _scope.get()
+    if _new_patient(patient_id) and prefix not in scope.raised:
+        unresolved = {}
+    else:
+        unresolved = {
+            q.finding: q
+            for q in DataQuery.objects.filter(
+                patient_id=patient_id, finding__startswith=prefix, status__in=DataQuery.UNRESOLVED
+            )
+        }
+    if findings and scope is not None:
+        scope.raised.add(prefix)
     for field, message in findings.items():
         key = prefix + field
         if key in unresolved:
@@ -182,7 +198,7 @@ def sync_visit_queries(visit: Visit) -> None:
 
 def invalidate_signatures(obj: Any) -> None:
     target = target_of(obj)
-    if target is None or target[0] is None:
+    if target is None or target[0] is None or _new_patient(target[0]):
         return
     patient_id, visit_id, _form = target
     signatures = [
@@ -205,6 +221,9 @@ def invalidate_signatures(obj: Any) -> None:
 def after_save(obj: Any, created: bool) -> None:
     if obj._meta.app_label == "monitoring":
         return
+    scope = _scope.get()
+    if scope is not None and created and isinstance(obj, Patient):
+        scope.new_patients.add(obj.pk)
     if isinstance(obj, CaseReportForm):
         reset_verification(obj)
         sync_form_queries(obj)
@@ -216,3 +235,37 @@ def after_save(obj: Any, created: bool) -> None:
 def register() -> None:
     register_write_guard("monitoring.locks", refuse_locked)
     register_after_save("monitoring.reactions", after_save)
+
+
+@dataclasses.dataclass
+class _ImportScope:
+    study_lock: StudyLock | None
+    new_patients: set[int] = dataclasses.field(default_factory=set)
+    raised: set[str] = dataclasses.field(
+        default_factory=set
+    )  # finding prefixes with a query raised here
+
+
+_scope: ContextVar[_ImportScope | None] = ContextVar("monitoring_import_scope", default=None)
+
+
+def _new_patient(patient_id: int | None) -> bool:
+    scope = _scope.get()
+    return scope is not None and patient_id in scope.new_patients
+
+
+@contextmanager
+def import_scope() -> Iterator[None]:
+    """Writes of an import that creates its patients, inside one transaction: the database
+    lock is read once on entry and again on exit (a lock taken meanwhile refuses the whole
+    import), and for a patient created inside the scope the per-save look-ups of record locks,
+    signatures, verifications and open queries are skipped: none of them can exist for a
+    patient that no one else can see yet (queries this scope raises itself are tracked)."""
+    scope = _ImportScope(study_lock=active_study_lock())
+    token = _scope.set(scope)
+    try:
+        yield
+        if scope.study_lock is None:
+            _refuse_study_lock(active_study_lock())
+    finally:
+        _scope.reset(token)

@@ -1,125 +1,87 @@
 """Import of an export bundle (or its long CSV): every row through the web forms' validation
 and the same services, all or nothing.
 
-Hard errors abort everything and are reported as row, variable, value and message; soft
-warnings are reported and accepted only when the caller says so. Patients keep their study
-ID, arm and randomisation date (a documented path that bypasses the allocation list; refused
-for a patient who already exists). With relative dates (the default export), each patient's
-day 0 is placed on ANCHOR_DATE.
+Nothing is guessed: a blank cell is a missing value, a yes/no cell accepts only the words in
+``import_values``, an unknown visit code or site is an error, a file the export could not have
+written (binary, not UTF-8, semicolons, empty, missing required columns) is refused before any
+row is read (``import_source``). Hard errors abort everything and are reported with the file,
+row, column as written in the file, value and message; soft warnings are reported and accepted
+only when the caller says so. Patients keep their study ID, arm and randomisation date (a
+documented path that bypasses the allocation list; refused for a patient who already exists).
+With relative dates (the default export), each patient's day 0 is placed on ANCHOR_DATE.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import zipfile
+import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from analysis.dataset import VISIT_VARIABLES
-from analysis.exports.bundle import BUNDLE_FILES
-from analysis.exports.shaping import DANGEROUS_PREFIXES, RELATIVE
+from analysis.exports import import_values as values_
+from analysis.exports.import_columns import RECORD_TABLES, Columns, missing_columns
+from analysis.exports.import_report import (
+    ImportAborted,
+    ImportReport,
+    Problem,
+    SourceUnreadable,
+)
+from analysis.exports.import_source import Table, clean_cell, read_source
 from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import VISITS
 from hfs_ecrf.validation import UnconfirmedWarnings
+from monitoring.guards import import_scope
 from patients import services as patient_services
 from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
-from patients.models import Site, Withdrawal
+from patients.models import Patient, Site, Withdrawal
 from randomisation import allocation
 
+__all__ = ["ANCHOR_DATE", "ImportAborted", "ImportReport", "Problem", "import_data"]
+
+logger = logging.getLogger(__name__)
 ANCHOR_DATE = date(2000, 1, 1)
-RECORD_KINDS = {
-    "adverse_events": "ae",
-    "treatment_exposure": "exposure",
-    "concomitant_medication": "conmed",
-}
-
-
-@dataclass
-class Problem:
-    file: str
-    row: int
-    variable: str
-    value: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file} row {self.row}: {self.variable}={self.value!r}: {self.message}"
-
-
-@dataclass
-class ImportReport:
-    patients: int = 0
-    visits: int = 0
-    forms: int = 0
-    records: int = 0
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    saved: bool = False
-
-
-class ImportAborted(Exception):
-    def __init__(self, report: ImportReport):
-        super().__init__(f"{len(report.errors)} errors, {len(report.warnings)} warnings")
-        self.report = report
-
-
-def read_source(path: Path) -> dict[str, list[dict[str, str]]]:
-    """The CSV tables of a bundle (ZIP or folder) or of a single long CSV file."""
-    names = {v: k for k, v in BUNDLE_FILES.items()}
-    texts: dict[str, str] = {}
-    if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if member in names:
-                    texts[names[member]] = archive.read(member).decode("utf-8-sig")
-    elif path.is_dir():
-        for filename, key in names.items():
-            if (path / filename).exists():
-                texts[key] = (path / filename).read_text(encoding="utf-8-sig")
-    else:
-        texts["long"] = path.read_text(encoding="utf-8-sig")
-    if "long" not in texts:
-        raise FileNotFoundError(f"{path}: no {BUNDLE_FILES['long']} found")
-    return {
-        key: [_clean(row) for row in csv.DictReader(io.StringIO(text))]
-        for key, text in texts.items()
-    }
-
-
-def _clean(row: dict[str, str]) -> dict[str, str]:
-    """Undo the export's formula neutralisation ('= → =)."""
-    out = {}
-    for key, value in row.items():
-        value = value or ""
-        if value.startswith("'") and value[1:].startswith(DANGEROUS_PREFIXES):
-            value = value[1:]
-        out[key] = value
-    return out
 
 
 def import_data(
     path: Path, *, user: Any, dry_run: bool = False, accept_warnings: bool = False
 ) -> ImportReport:
-    tables = read_source(path)
+    """Validate and save everything in ``path``, or nothing: raises ``ImportAborted`` with the
+    report when there are hard errors (or warnings not accepted); ``FileNotFoundError`` when
+    there is no such file."""
     report = ImportReport()
     try:
-        with transaction.atomic():
-            _Importer(tables, report, user=user, file_name=path.name).run()
+        tables = read_source(path)
+    except SourceUnreadable as unreadable:
+        report.errors += unreadable.problems
+        raise ImportAborted(report) from None
+    importer = _Importer(tables, report, user=user, source=path.name)
+    if not importer.check_columns():
+        raise ImportAborted(report)
+    try:
+        with transaction.atomic(), import_scope():
+            importer.run()
             blocked = report.errors or (report.warnings and not accept_warnings)
             if blocked or dry_run:
                 raise _Rollback
             report.saved = True
     except _Rollback:
         pass
+    except Exception as error:  # noqa: BLE001 - any file must end in a report, never a traceback
+        logger.exception("import of %s failed at %s row %s", path.name, *importer.where)
+        file, row = importer.where
+        message = _("this row could not be imported (%(error)s); nothing was saved") % {
+            "error": f"{type(error).__name__}: {error}"[:300]
+        }
+        report.errors.append(Problem(file, row, "", "", message))
+        report.saved = False
     if report.errors or (report.warnings and not accept_warnings):
         raise ImportAborted(report)
     return report
@@ -127,6 +89,333 @@ def import_data(
 
 class _Rollback(Exception):
     pass
+
+
+RECORD_KINDS = RECORD_TABLES  # the API's record import reads the same tables
+
+
+def _clean(row: dict[str, str]) -> dict[str, str]:
+    """Undo the export's formula neutralisation in every cell of a row (the API's import)."""
+    return {key: clean_cell(value or "") for key, value in row.items()}
+
+
+@cache
+def _crf_form(model: type) -> type:
+    return crf_form_class(model)
+
+
+class _Importer:
+    def __init__(self, tables: dict[str, Table], report: ImportReport, *, user: Any, source: str):
+        self.tables, self.report, self.user, self.source = tables, report, user, source
+        self.long = tables["long"]
+        self.columns = Columns(relative="visit_date" not in self.long.columns)
+        self.reason = f"imported from {source}"
+        self.day0: dict[str, date] = {}
+        self.imported: dict[str, Patient] = {}
+        self.allocation_list = None
+        self.where: tuple[str, int] = (self.long.file, 0)
+
+    # --- problems ------------------------------------------------------------------------------
+
+    def _error(self, file: str, row: int, column: str, value: Any, message: Any) -> None:
+        self.report.errors.append(Problem(file, row, column, str(value), str(message)))
+
+    def _field_errors(self, file, row, errors, columns: dict[str, str], data: dict) -> None:
+        """Errors keyed by field name, reported under the file's column and its value."""
+        for name, messages in errors:
+            column = columns.get(name, "" if name in ("__all__", "") else name)
+            for message in messages:
+                self._error(file, row, column, data.get(column, "") if column else "", message)
+
+    def _warner(self, row: int, columns: dict[str, str], data: dict):
+        def report(name: str, message: Any) -> None:
+            column = columns.get(name, name)
+            self.report.warnings.append(
+                Problem(self.long.file, row, column, data.get(column, ""), str(message))
+            )
+
+        return report
+
+    # --- values -----------------------------------------------------------------------------
+
+    def _form_data(self, form_class, columns: dict[str, str], row: dict, number: int, file: str):
+        """The form's data from the row's cells, strictly read; None after reporting a bad cell."""
+        data, ok = {}, True
+        study_id = row.get("study_id", "")
+        for name, column in columns.items():
+            field = form_class.base_fields.get(name)
+            if field is None:
+                continue
+            text = row.get(column, "")
+            try:
+                if self.columns.is_day(column):
+                    data[name] = values_.day_to_date(self.day0[study_id], text)
+                elif values_.is_yes_no(field):
+                    data[name] = values_.yes_no(text)
+                else:
+                    data[name] = text
+            except values_.BadValue as bad:
+                self._error(file, number, column, text, bad)
+                ok = False
+        return data if ok else None
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def check_columns(self) -> bool:
+        for key, table in self.tables.items():
+            for column in missing_columns(key, table.columns, self.columns):
+                self._error(
+                    table.file,
+                    1,
+                    column,
+                    "",
+                    _("required column missing from the header"),
+                )
+        return not self.report.errors
+
+    def run(self) -> None:
+        self.sites = {s.code: s for s in Site.objects.all()}
+        rows_by_patient: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+        for number, row in enumerate(self.long.rows, start=2):
+            rows_by_patient[row["study_id"]].append((number, row))
+        withdrawals = []
+        for study_id, rows in rows_by_patient.items():
+            self.where = (self.long.file, rows[0][0])
+            patient = self._patient(study_id, rows[0])
+            if patient is None:
+                continue
+            self.imported[study_id] = patient
+            self.report.patients += 1
+            seen: dict[str, int] = {}
+            for number, row in rows:
+                self.where = (self.long.file, number)
+                self._visit(patient, number, row, seen)
+            withdrawals.append((patient, rows[0]))
+        for name, kind in RECORD_TABLES.items():
+            if name not in self.tables:
+                continue
+            for number, row in enumerate(self.tables[name].rows, start=2):
+                self.where = (self.tables[name].file, number)
+                self._record(name, kind, number, row)
+        for patient, (number, row) in withdrawals:
+            self.where = (self.long.file, number)
+            self._withdrawal(patient, number, row)
+
+    # --- patients ----------------------------------------------------------------------------
+
+    def _patient(self, study_id: str, first: tuple[int, dict]) -> Patient | None:
+        number, row = first
+        file, ok = self.long.file, True
+        try:
+            Patient._meta.get_field("study_id").clean(study_id, None)
+        except ValidationError as error:
+            self._error(file, number, "study_id", study_id, "; ".join(error.messages))
+            return None
+        site = self.sites.get(row.get("site", ""))
+        if site is None:
+            allowed = ", ".join(sorted(self.sites)) or "-"
+            self._error(
+                file,
+                number,
+                "site",
+                row.get("site"),
+                _("no such site in this database; sites: %(sites)s") % {"sites": allowed},
+            )
+            ok = False
+        age = self._age(number, row)
+        day0 = self._day0(number, row)
+        arm = row.get("arm", "")
+        b12_deficient = self._stratum(number, row, site) if arm and site else False
+        if not ok or age is None or day0 is None or b12_deficient is None:
+            return None
+        self.day0[study_id] = day0
+        consent_columns = self.columns.consent
+        history_columns = self.columns.history
+        consent_data = self._form_data(ConsentForm, consent_columns, row, number, file)
+        history_data = self._form_data(MedicalHistoryForm, history_columns, row, number, file)
+        if consent_data is None or history_data is None:
+            return None
+        consent, history = ConsentForm(consent_data), MedicalHistoryForm(history_data)
+        if not (consent.is_valid() & history.is_valid()):
+            self._field_errors(file, number, consent.errors.items(), consent_columns, row)
+            self._field_errors(file, number, history.errors.items(), history_columns, row)
+            return None
+        if arm and self.allocation_list is None:
+            self.allocation_list = patient_services.import_allocation_list(
+                user=self.user, file_name=self.source
+            )
+        try:
+            return patient_services.patient_import(
+                site=site,
+                study_id=study_id,
+                age=age,
+                consent=consent.instance,
+                history=history.instance,
+                user=self.user,
+                file_name=self.source,
+                allocation_list=self.allocation_list,
+                arm=arm,
+                randomised_on=day0 if arm else None,
+                b12_deficient=b12_deficient,
+            )
+        except ValidationError as error:
+            columns = {**consent_columns, **history_columns, "age_at_consent": "age"}
+            columns |= {"": "study_id", "__all__": "study_id"}
+            self._field_errors(file, number, _error_items(error), columns, row)
+            return None
+
+    def _age(self, number: int, row: dict) -> int | None:
+        text = row.get("age", "")
+        field = Patient._meta.get_field("age_at_consent")
+        try:
+            age = values_.whole_number(text)
+            if age is None:
+                raise values_.BadValue(_("blank: the age at consent is required"))
+            field.run_validators(age)
+        except (values_.BadValue, ValidationError) as error:
+            messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+            self._error(self.long.file, number, "age", text, "; ".join(messages))
+            return None
+        return age
+
+    def _day0(self, number: int, row: dict) -> date | None:
+        if self.columns.relative:
+            return ANCHOR_DATE
+        text = row.get("randomised_on", "")
+        try:
+            return values_.iso_date(text) or ANCHOR_DATE
+        except values_.BadValue as bad:
+            self._error(self.long.file, number, "randomised_on", text, bad)
+            return None
+
+    def _stratum(self, number: int, row: dict, site: Site) -> bool | None:
+        text = row.get("stratum", "")
+        labels = {
+            allocation.stratum_label(site.code, deficient): deficient for deficient in (True, False)
+        }
+        if text in labels:
+            return labels[text]
+        message = _("not a stratum of site %(site)s; allowed: %(allowed)s") % {
+            "site": site.code,
+            "allowed": ", ".join(labels),
+        }
+        self._error(self.long.file, number, "stratum", text, message)
+        return None
+
+    # --- visits and forms ---------------------------------------------------------------------
+
+    def _visit(self, patient: Patient, number: int, row: dict, seen: dict[str, int]) -> None:
+        file, code = self.long.file, row.get("visit", "")
+        if code not in VISITS:
+            message = _("no such visit; visits: %(codes)s") % {"codes": ", ".join(VISITS)}
+            self._error(file, number, "visit", code, message)
+            return
+        if code in seen:
+            message = _("visit %(code)s of this patient is already on row %(row)d") % {
+                "code": code,
+                "row": seen[code],
+            }
+            self._error(file, number, "visit", code, message)
+            return
+        seen[code] = number
+        if not row.get("visit_status", ""):
+            return  # a scheduled visit not held yet: the export writes a row of blanks
+        columns = self.columns.visit
+        data = self._form_data(VisitForm, columns, row, number, file)
+        if data is None:
+            return
+        form = VisitForm(data, instance=Visit(patient=patient, code=code))
+        if not form.is_valid():
+            self._field_errors(file, number, form.errors.items(), columns, row)
+            return
+        try:
+            visit = _save_reporting_warnings(
+                crf_services.visit_save,
+                self._warner(number, columns, row),
+                visit=form.instance,
+                user=self.user,
+                reason=self.reason,
+            )
+        except ValidationError as error:
+            self._field_errors(file, number, _error_items(error), {"": "visit", **columns}, row)
+            return
+        self.report.visits += 1
+        for model in CRF_MODELS.values():
+            if model.FORM_CODE in VISITS[code].forms:
+                self._crf(model, visit, number, row)
+
+    def _crf(self, model, visit: Visit, number: int, row: dict) -> None:
+        file = self.long.file
+        columns = self.columns.crf(model)
+        form_class = _crf_form(model)
+        data = self._form_data(form_class, columns, row, number, file)
+        if data is None:
+            return
+        if all(value in ("", "false") for value in data.values()):
+            return  # nothing entered for this form at this visit
+        for name in set(model.ENTRY_FIELDS) - set(data):
+            field = model._meta.get_field(name)
+            data[name] = field.get_default() if field.has_default() else ""
+        form = form_class({**data, "action": "draft"}, instance=model(visit=visit))
+        if not form.is_valid():
+            self._field_errors(file, number, form.errors.items(), columns, row)
+            return
+        instance = form.instance
+        try:
+            _save_reporting_warnings(
+                crf_services.crf_save,
+                self._warner(number, columns, row),
+                form=instance,
+                user=self.user,
+                action="draft" if instance.missing_required() else "complete",
+                reason=self.reason,
+            )
+        except ValidationError as error:
+            self._field_errors(file, number, _error_items(error), columns, row)
+            return
+        self.report.forms += 1
+
+    # --- per-patient records and withdrawals --------------------------------------------------
+
+    def _record(self, name: str, kind: str, number: int, row: dict) -> None:
+        file = self.tables[name].file
+        patient = self.imported.get(row.get("study_id", ""))
+        if patient is None:
+            message = _("no patient of that study ID in this import")
+            self._error(file, number, "study_id", row.get("study_id", ""), message)
+            return
+        form_class = PATIENT_RECORD_FORMS[kind]
+        columns = self.columns.record(form_class)
+        data = self._form_data(form_class, columns, row, number, file)
+        if data is None:
+            return
+        form = form_class(data, instance=form_class._meta.model(patient=patient))
+        if not form.is_valid():
+            self._field_errors(file, number, form.errors.items(), columns, row)
+            return
+        try:
+            crf_services.patient_record_save(
+                record=form.instance, user=self.user, reason=self.reason
+            )
+        except ValidationError as error:
+            self._field_errors(file, number, _error_items(error), columns, row)
+            return
+        self.report.records += 1
+
+    def _withdrawal(self, patient: Patient, number: int, row: dict) -> None:
+        file, columns = self.long.file, self.columns.withdrawal
+        data = self._form_data(WithdrawalForm, columns, row, number, file)
+        if data is None or not any(data.values()):
+            return
+        form = WithdrawalForm(data, instance=Withdrawal(patient=patient))
+        if not form.is_valid():
+            self._field_errors(file, number, form.errors.items(), columns, row)
+            return
+        try:
+            patient_services.patient_withdraw(withdrawal=form.instance, user=self.user)
+        except ValidationError as error:
+            columns = {"": columns["withdrawn_on"], **columns}
+            self._field_errors(file, number, _error_items(error), columns, row)
 
 
 def _save_reporting_warnings(save: Any, report: Any, **kwargs: Any) -> Any:
@@ -144,228 +433,7 @@ def _save_reporting_warnings(save: Any, report: Any, **kwargs: Any) -> Any:
         return save(**kwargs, confirmed=True)
 
 
-class _Importer:
-    def __init__(self, tables, report: ImportReport, *, user: Any, file_name: str):
-        self.tables, self.report, self.user, self.file = tables, report, user, file_name
-        self.relative = "visit_date" not in (tables["long"][0] if tables["long"] else {})
-        self.sites = {s.code: s for s in Site.objects.all()}
-        self.day0: dict[str, date] = {}
-        self.imported: dict[str, Any] = {}
-        self.allocation_list = None
-
-    def run(self) -> None:
-        rows_by_patient: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-        for number, row in enumerate(self.tables["long"], start=2):
-            rows_by_patient[row["study_id"]].append((number, row))
-        withdrawals = []
-        for study_id, rows in rows_by_patient.items():
-            patient = self._patient(study_id, rows[0])
-            if patient is None:
-                continue
-            self.imported[study_id] = patient
-            self.report.patients += 1
-            for number, row in rows:
-                self._visit(patient, number, row)
-            withdrawals.append((patient, rows[0]))
-        for name, kind in RECORD_KINDS.items():
-            for number, row in enumerate(self.tables.get(name, []), start=2):
-                self._record(name, kind, number, row)
-        for patient, (number, row) in withdrawals:
-            self._withdrawal(patient, number, row)
-
-    # --- helpers ---------------------------------------------------------------------------
-
-    def _error(self, row: int, variable: str, value: Any, message: Any, file: str = "") -> None:
-        self.report.errors.append(
-            Problem(file or BUNDLE_FILES["long"], row, variable, str(value), str(message))
-        )
-
-    def _form_errors(self, form, row: int, values: dict, file: str = "") -> None:
-        for name, messages in form.errors.items():
-            for message in messages:
-                self._error(row, name, values.get(name, ""), message, file)
-
-    def _date(self, study_id: str, row: dict, column: str) -> str:
-        """An ISO date for a date column, from the calendar date or the relative day."""
-        if not self.relative:
-            return row.get(column, "")
-        day_column = RELATIVE.get(column) or ("visit_day" if column == "visit_date" else "")
-        value = row.get(day_column, "")
-        if value == "":
-            return ""
-        return (self.day0[study_id] + timedelta(days=int(float(value)))).isoformat()
-
-    # --- patients ----------------------------------------------------------------------------
-
-    def _patient(self, study_id: str, first: tuple[int, dict]):
-        number, row = first
-        site = self.sites.get(row.get("site", ""))
-        if site is None:
-            self._error(number, "site", row.get("site"), "no such site in this database")
-            return None
-        randomised = row.get("randomised_on", "")
-        self.day0[study_id] = date.fromisoformat(randomised) if randomised else ANCHOR_DATE
-        consent = ConsentForm(
-            {
-                "consent_date": self._date(study_id, row, "consent_date"),
-                "information_sheet_version": row.get("information_sheet_version", ""),
-            }
-        )
-        history = MedicalHistoryForm({k: row.get(k, "") for k in MedicalHistoryForm.Meta.fields})
-        valid = consent.is_valid() & history.is_valid()
-        if not valid:
-            self._form_errors(consent, number, row)
-            self._form_errors(history, number, row)
-            return None
-        arm = row.get("arm", "")
-        if arm and self.allocation_list is None:
-            self.allocation_list = patient_services.import_allocation_list(
-                user=self.user, file_name=self.file
-            )
-        try:
-            return patient_services.patient_import(
-                site=site,
-                study_id=study_id,
-                age=int(float(row.get("age") or 0)),
-                consent=consent.instance,
-                history=history.instance,
-                user=self.user,
-                file_name=self.file,
-                allocation_list=self.allocation_list,
-                arm=arm,
-                randomised_on=self.day0[study_id] if arm else None,
-                b12_deficient=allocation.stratum_is_deficient(row.get("stratum", "")),
-            )
-        except ValidationError as error:
-            for field_name, messages in _error_items(error):
-                self._error(number, field_name or "study_id", study_id, "; ".join(messages))
-            return None
-
-    def _visit(self, patient, number: int, row: dict) -> None:
-        status = row.get("visit_status", "")
-        if not status:
-            return
-        values = {
-            "visit_date": self._date(patient.study_id, row, "visit_date"),
-            "status": status,
-            "missed_reason": row.get("visit_missed_reason", ""),
-        }
-        form = VisitForm(values, instance=Visit(patient=patient, code=row["visit"]))
-        if not form.is_valid():
-            self._form_errors(form, number, values)
-            return
-        try:
-            visit = _save_reporting_warnings(
-                crf_services.visit_save,
-                lambda name, message: self.report.warnings.append(
-                    Problem(BUNDLE_FILES["long"], number, name, values.get(name, ""), message)
-                ),
-                visit=form.instance,
-                user=self.user,
-                reason=f"imported from {self.file}",
-            )
-        except ValidationError as error:
-            for name, messages in _error_items(error):
-                self._error(number, name or "visit", values.get(name, ""), "; ".join(messages))
-            return
-        self.report.visits += 1
-        for model in CRF_MODELS.values():
-            if model.FORM_CODE in _expected_forms(visit.code):
-                self._crf(model, visit, number, row)
-
-    def _crf(self, model, visit, number: int, row: dict) -> None:
-        mapping = VISIT_VARIABLES[model]
-        entry = set(model.ENTRY_FIELDS)
-        values = {}
-        for field_name, variable in mapping.items():
-            if field_name in entry:
-                values[field_name] = row.get(variable, "")
-        if "sample_date" in values:
-            values["sample_date"] = self._date(visit.patient.study_id, row, "lab_sample_date")
-        if not any(v not in ("", "False") for v in values.values()):
-            return
-        for name in entry - set(values):
-            field = model._meta.get_field(name)
-            values[name] = field.get_default() if field.has_default() else ""
-        form = crf_form_class(model)({**values, "action": "draft"}, instance=model(visit=visit))
-        if not form.is_valid():
-            self._form_errors(
-                form, number, {**values, **{f"{k}": row.get(v, "") for k, v in mapping.items()}}
-            )
-            return
-        instance = form.instance
-        action = "draft" if instance.missing_required() else "complete"
-        _save_reporting_warnings(
-            crf_services.crf_save,
-            lambda name, message: self.report.warnings.append(
-                Problem(
-                    BUNDLE_FILES["long"],
-                    number,
-                    mapping.get(name, name),
-                    values.get(name, ""),
-                    str(message),
-                )
-            ),
-            form=instance,
-            user=self.user,
-            action=action,
-            reason=f"imported from {self.file}",
-        )
-        self.report.forms += 1
-
-    def _record(self, name: str, kind: str, number: int, row: dict) -> None:
-        file = BUNDLE_FILES[name]
-        patient = self.imported.get(row.get("study_id", ""))
-        if patient is None:
-            self._error(
-                number,
-                "study_id",
-                row.get("study_id"),
-                "no patient of that study ID in this import",
-                file,
-            )
-            return
-        form_class = PATIENT_RECORD_FORMS[kind]
-        values = {}
-        for field_name in form_class._meta.fields:
-            if field_name in RELATIVE or field_name.endswith(("_on", "_date")):
-                values[field_name] = self._date(patient.study_id, row, field_name)
-            else:
-                values[field_name] = row.get(field_name, "")
-        form = form_class(values, instance=form_class._meta.model(patient=patient))
-        if not form.is_valid():
-            self._form_errors(form, number, values, file)
-            return
-        crf_services.patient_record_save(
-            record=form.instance, user=self.user, reason=f"imported from {self.file}"
-        )
-        self.report.records += 1
-
-    def _withdrawal(self, patient, number: int, row: dict) -> None:
-        withdrawn = self._date(patient.study_id, row, "withdrawn_on")
-        if not withdrawn:
-            return
-        values = {
-            "withdrawn_on": withdrawn,
-            "reason": row.get("withdrawal_reason", ""),
-            "reason_other": row.get("withdrawal_reason_other", ""),
-        }
-        form = WithdrawalForm(values, instance=Withdrawal(patient=patient))
-        if not form.is_valid():
-            self._form_errors(form, number, values)
-            return
-        try:
-            patient_services.patient_withdraw(withdrawal=form.instance, user=self.user)
-        except ValidationError as error:
-            for name, messages in _error_items(error):
-                self._error(number, name or "withdrawn_on", withdrawn, "; ".join(messages))
-
-
-def _expected_forms(code: str) -> tuple[str, ...]:
-    return VISITS[code].forms
-
-
-def _error_items(error: ValidationError):
+def _error_items(error: ValidationError) -> list[tuple[str, list[str]]]:
     if hasattr(error, "error_dict"):
         return [
             (name, [str(m) for m in ValidationError(msgs).messages])
