@@ -56,7 +56,8 @@ def _page_rows(queryset: QuerySet, number: int, per_page: int) -> tuple[list, in
 
 
 class ListFilterSet(django_filters.FilterSet):
-    """A FilterSet whose invalid values name the field, the value given and the values allowed.
+    """A FilterSet whose invalid values say the value given and the values allowed (the page
+    shows them after the field's label).
 
     ``rows`` is the filtered queryset, or no rows at all while any filter is invalid: a list
     filtered by some of what was asked for would look like the answer to the whole question.
@@ -89,10 +90,9 @@ class ListFilterSet(django_filters.FilterSet):
 
 def _invalid_choice(field: forms.ChoiceField) -> str:
     allowed = ", ".join(str(value) for value, _label in field.choices if value != "")
-    message = _("“%(value)s” is not allowed for %(field)s; allowed values: %(allowed)s.")
-    # The field and the allowed values are known now; the value comes with the error.
-    return message.replace("%(field)s", _escape(field.label)).replace(
-        "%(allowed)s", _escape(allowed)
+    # The allowed values are known now; the value given comes with the error (its %(value)s).
+    return _("“%(value)s” is not allowed; allowed values: %(allowed)s.").replace(
+        "%(allowed)s", allowed.replace("%", "%%")
     )
 
 
@@ -102,7 +102,3 @@ def _css_class(widget: forms.Widget) -> str:
     if isinstance(widget, forms.Select):
         return "form-select form-select-sm"
     return "form-control form-control-sm"
-
-
-def _escape(text: Any) -> str:
-    return str(text).replace("%", "%%")
