@@ -8,7 +8,6 @@ filters on the page links).
 from __future__ import annotations
 
 from math import ceil
-from typing import Any
 
 import django_filters
 from django import forms
