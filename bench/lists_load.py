@@ -335,6 +335,9 @@ def run(seconds: float, clients: int) -> None:
         wall = latencies.pop("_wall")[0]
         print(header)
         for kind, values in latencies.items():
+            if not values:
+                print(f"{total:>8} {kind:<10} no request finished in time")
+                continue
             ms = [v * 1000 for v in values]
             floor_ms = [v * 1000 for v in floor[kind]]
             print(
