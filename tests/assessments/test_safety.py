@@ -24,7 +24,7 @@ from tests import factories
 from tests.conftest import login
 
 TODAY = timezone.localdate()
-HOME_QUERIES = 14  # session, user, roles, sites, strata, the two safety alert lists
+HOME_QUERIES = 24  # session, user, roles, sites, strata, safety alerts, worklists, study lock
 
 
 @pytest.fixture
