@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, CharField, Exists, OuterRef, Prefetch, QuerySet, Value, When
 
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import FINAL_VISIT, SCHEDULE, VISIT_CODES, target_date
@@ -59,6 +59,24 @@ def patients_with_visits(user: Any) -> QuerySet[Patient]:
     """The user's patients (patients.selectors.patient_list) with their visits, in code order."""
     return patient_list(user).prefetch_related(
         Prefetch("visits", queryset=Visit.objects.order_by("code"))
+    )
+
+
+def with_progress_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """The status of ``patient_progress`` as the SQL annotation ``progress_status``, so lists
+    filter on it in the database (the same rule, in the same order: withdrawn, completed,
+    randomised, enrolled)."""
+    final_done = Visit.objects.filter(
+        patient_id=OuterRef("pk"), code=FINAL_VISIT, status=Visit.Status.DONE
+    )
+    return patients.annotate(
+        progress_status=Case(
+            When(withdrawal__isnull=False, then=Value(PatientStatus.WITHDRAWN.value)),
+            When(Exists(final_done), then=Value(PatientStatus.COMPLETED.value)),
+            When(allocation__isnull=False, then=Value(PatientStatus.RANDOMISED.value)),
+            default=Value(PatientStatus.ENROLLED.value),
+            output_field=CharField(),
+        )
     )
 
 

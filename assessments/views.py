@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessments import flow, safety, selectors, services
+from assessments.filters import PatientFilter
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE, VISITS
 from hfs_ecrf.access import can, requires
 from hfs_ecrf.forms import attach_errors
+from hfs_ecrf.lists import paginate
 from hfs_ecrf.views import render_history
 from patients import selectors as patient_selectors
 
@@ -144,12 +146,21 @@ def crf_history(request: HttpRequest, study_id: str, code: str, form_code: str) 
 @require_GET
 @requires("view_study_data")
 def record_status(request: HttpRequest) -> HttpResponse:
-    """Patients × visits, each form's state: what REDCap users call the record status dashboard."""
-    patients = list(selectors.patients_with_visits(request.user))
+    """Patients × visits, each form's state: what REDCap users call the record status dashboard.
+    One page of patients, searched and filtered in SQL like the patient list."""
+    filterset = PatientFilter(
+        request.GET, queryset=selectors.patients_with_visits(request.user), user=request.user
+    )
+    page = paginate(request, filterset.rows)
     return render(
         request,
         "assessments/record_status.html",
-        {"grid": selectors.visit_grid(patients), "schedule": SCHEDULE},
+        {
+            "grid": selectors.visit_grid(list(page.object_list)),
+            "schedule": SCHEDULE,
+            "page": page,
+            "filter": filterset,
+        },
     )
 
 

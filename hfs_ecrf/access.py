@@ -62,9 +62,25 @@ def site_ids_for(user: Any) -> list[int] | None:
         return None
     cached = getattr(user, "_site_ids", None)
     if cached is None:
-        cached = list(user.site_memberships.values_list("site_id", flat=True))
-        user._site_ids = cached
+        _load_memberships(user)
+        cached = user._site_ids
     return cached
+
+
+def site_codes_for(user: Any) -> list[str] | None:
+    """Codes of the sites the user works at (read with their ids, one query), or None when the
+    user sees every site."""
+    if site_ids_for(user) is None:
+        return None
+    if getattr(user, "_site_codes", None) is None:
+        _load_memberships(user)
+    return user._site_codes
+
+
+def _load_memberships(user: Any) -> None:
+    rows = list(user.site_memberships.values_list("site_id", "site__code"))
+    user._site_ids = [site_id for site_id, _code in rows]
+    user._site_codes = sorted(code for _site_id, code in rows)
 
 
 def scope_to_sites(queryset: QuerySet, user: Any, site_path: str = "site") -> QuerySet:

@@ -7,11 +7,16 @@ seeder and the admin all end in) calls the functions registered here: each *guar
 write by raising ``WriteRefused`` (a ``ValidationError``, so forms and the importer report it like
 any other error); each *after-save hook* reacts inside the same transaction. ``monitoring``
 registers its functions in ``MonitoringConfig.ready()``. With nothing registered, writes are plain.
+
+*Patient list filters* work the same way for reads: the patient lists (``assessments.filters``)
+offer a checkbox for each filter registered here, so ``monitoring`` adds "with open queries"
+without the lower layer importing it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -46,3 +51,23 @@ def check_write(obj: Any) -> None:
 def after_save(obj: Any, created: bool) -> None:
     for hook in _after_save.values():
         hook(obj, created)
+
+
+@dataclass(frozen=True)
+class PatientListFilter:
+    """A checkbox on the patient lists: ``apply`` narrows a queryset of patients (in SQL)."""
+
+    label: Any
+    apply: Callable[[Any], Any]
+
+
+_patient_list_filters: dict[str, PatientListFilter] = {}
+
+
+def register_patient_list_filter(name: str, *, label: Any, apply: Callable[[Any], Any]) -> None:
+    """Register (or replace, by name) a filter offered on the patient lists."""
+    _patient_list_filters[name] = PatientListFilter(label=label, apply=apply)
+
+
+def patient_list_filters() -> dict[str, PatientListFilter]:
+    return dict(_patient_list_filters)

@@ -20,7 +20,12 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments.models import CaseReportForm, Visit
 from assessments.services import previous_form
-from hfs_ecrf.hooks import WriteRefused, register_after_save, register_write_guard
+from hfs_ecrf.hooks import (
+    WriteRefused,
+    register_after_save,
+    register_patient_list_filter,
+    register_write_guard,
+)
 from monitoring import rules
 from monitoring.models import (
     DataQuery,
@@ -30,7 +35,7 @@ from monitoring.models import (
     Signature,
     StudyLock,
 )
-from monitoring.selectors import signed_data_hash
+from monitoring.selectors import signed_data_hash, with_open_queries
 from patients.models import Patient, SiteMembership
 
 RECORD_LOCKED = _(
@@ -235,6 +240,9 @@ def after_save(obj: Any, created: bool) -> None:
 def register() -> None:
     register_write_guard("monitoring.locks", refuse_locked)
     register_after_save("monitoring.reactions", after_save)
+    register_patient_list_filter(
+        "open_queries", label=_("with open queries"), apply=with_open_queries
+    )
 
 
 @dataclasses.dataclass

@@ -11,8 +11,10 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from assessments import safety
+from assessments.filters import PatientFilter
 from assessments.selectors import patient_progress, patients_with_visits, visit_grid
 from hfs_ecrf.access import arm_visible, can, requires, role_of
+from hfs_ecrf.lists import paginate
 from monitoring import worklists
 from monitoring.guards import active_study_lock
 from randomisation import selectors as randomisation_selectors
@@ -41,13 +43,20 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @requires("view_study_data")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    rows = [(p, patient_progress(p)) for p in patients_with_visits(request.user)]
+    """One page of the user's patients, searched and filtered in SQL; progress for its rows."""
+    filterset = PatientFilter(
+        request.GET, queryset=patients_with_visits(request.user), user=request.user
+    )
+    page = paginate(request, filterset.rows)
+    rows = [(p, patient_progress(p)) for p in page.object_list]
     return render(
         request,
         "monitoring/patient_list.html",
         {
             "rows": rows,
             "patients": [patient for patient, _ in rows],
+            "page": page,
+            "filter": filterset,
             "show_arm": arm_visible(request.user),
         },
     )

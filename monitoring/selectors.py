@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from assessments.models import CRF_MODELS, FormStatus, Visit
@@ -34,6 +34,14 @@ def open_query_counts(patient_ids: list[int]) -> dict[int, int]:
         .order_by()
     )
     return {r["patient_id"]: r["n"] for r in rows}
+
+
+def with_open_queries(patients: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Only the patients with at least one unresolved query (an EXISTS subquery, no join)."""
+    unresolved = DataQuery.objects.filter(
+        patient_id=OuterRef("pk"), status__in=DataQuery.UNRESOLVED
+    )
+    return patients.filter(Exists(unresolved))
 
 
 def open_query_counts_by_visit(patient_ids: list[int]) -> dict[tuple[int, str], int]:

@@ -7,13 +7,21 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from hfs_ecrf.access import scope_to_sites
+from hfs_ecrf.access import scope_to_sites, site_codes_for
 from patients.models import Patient, Screening, Site
 
 
 def sites_for(user: Any) -> QuerySet[Site]:
     """The sites the user works at (every site for roles that see all)."""
     return scope_to_sites(Site.objects.all(), user, site_path="pk")
+
+
+def site_codes(user: Any) -> list[str]:
+    """Codes of the user's sites, for filters; no query beyond the user's memberships."""
+    codes = site_codes_for(user)
+    if codes is None:
+        codes = list(Site.objects.order_by("code").values_list("code", flat=True))
+    return codes
 
 
 def patient_list(user: Any) -> QuerySet[Patient]:

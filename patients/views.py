@@ -10,8 +10,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from hfs_ecrf.access import requires
 from hfs_ecrf.forms import attach_errors
+from hfs_ecrf.lists import paginate
 from hfs_ecrf.views import render_history
 from patients import selectors, services
+from patients.filters import ScreeningFilter
 from patients.forms import (
     ConsentForm,
     IdentityForm,
@@ -32,10 +34,14 @@ def patient_history(request: HttpRequest, study_id: str) -> HttpResponse:
 @require_GET
 @requires("view_study_data")
 def screening_list(request: HttpRequest) -> HttpResponse:
+    filterset = ScreeningFilter(
+        request.GET, queryset=selectors.screening_list(request.user), user=request.user
+    )
+    page = paginate(request, filterset.rows)
     return render(
         request,
         "patients/screening_list.html",
-        {"screenings": selectors.screening_list(request.user)},
+        {"screenings": page.object_list, "page": page, "filter": filterset},
     )
 
 

@@ -1,0 +1,103 @@
+"""Server-side lists: one page of rows, and filter forms whose errors say what was wrong.
+
+The list pages (patients, screening log, record status) load only the rows of the page asked
+for; filters and the page number travel in the querystring (``{% querystring %}`` keeps the
+filters on the page links).
+"""
+
+from __future__ import annotations
+
+from math import ceil
+
+import django_filters
+from django import forms
+from django.core.paginator import Page, Paginator
+from django.db.models import IntegerField, QuerySet, Subquery
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+PER_PAGE = 50
+
+
+class _CountOf(Subquery):
+    """``(SELECT COUNT(*) FROM (<the list's query>))``: uncorrelated, so the database computes
+    it once per query, while the page itself is still read with LIMIT/OFFSET."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) _counted)"
+    output_field = IntegerField()
+
+
+def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = PER_PAGE) -> Page:
+    """The requested page (``?page=``) of ``queryset``: its rows and the total in one query.
+
+    A page number that is not a number gives the first page and one past the end gives the last
+    (links to a shrinking list go stale), at the cost of a second query in that case only.
+    """
+    paginator = Paginator(queryset, per_page)
+    try:
+        number = max(1, int(request.GET.get("page") or 1))
+    except ValueError:
+        number = 1
+    rows, total = _page_rows(queryset, number, per_page)
+    if not rows and number > 1:
+        total = queryset.count()
+        number = max(1, ceil(total / per_page))
+        rows, total = _page_rows(queryset, number, per_page)
+    paginator.count = total  # known from the page's query; Paginator would count again
+    return Page(rows, number, paginator)
+
+
+def _page_rows(queryset: QuerySet, number: int, per_page: int) -> tuple[list, int]:
+    counted = queryset.order_by().values("pk")
+    offset = (number - 1) * per_page
+    rows = list(queryset.annotate(list_total=_CountOf(counted))[offset : offset + per_page])
+    return rows, rows[0].list_total if rows else 0
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A FilterSet whose invalid values say the value given and the values allowed (the page
+    shows them after the field's label).
+
+    ``rows`` is the filtered queryset, or no rows at all while any filter is invalid: a list
+    filtered by some of what was asked for would look like the answer to the whole question.
+    """
+
+    @property
+    def form(self) -> forms.Form:
+        form = super().form
+        if not getattr(form, "_explained", False):
+            for field in form.fields.values():
+                if isinstance(field, forms.ChoiceField):
+                    field.error_messages["invalid_choice"] = _invalid_choice(field)
+                field.widget.attrs.setdefault("class", _css_class(field.widget))
+            form._explained = True
+        return form
+
+    @property
+    def rows(self) -> QuerySet:
+        if self.is_bound and not self.is_valid():
+            return self.queryset.none()
+        return self.qs
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter narrows the list (to tell "no rows" from "no matches")."""
+        return self.is_bound and any(
+            value not in (None, "", False) for value in self.form.cleaned_data.values()
+        )
+
+
+def _invalid_choice(field: forms.ChoiceField) -> str:
+    allowed = ", ".join(str(value) for value, _label in field.choices if value != "")
+    # The allowed values are known now; the value given comes with the error (its %(value)s).
+    return _("“%(value)s” is not allowed; allowed values: %(allowed)s.").replace(
+        "%(allowed)s", allowed.replace("%", "%%")
+    )
+
+
+def _css_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select form-select-sm"
+    return "form-control form-control-sm"
