@@ -302,6 +302,33 @@ def build_dataset(
     )
 
 
+def coded_variables(patients: Any = None) -> set[str]:
+    """The variables that carry a missing-data code on some analysed form of ``patients`` (a
+    queryset; None: everyone). One query per form: the export's ``<variable>_code`` columns are
+    fixed before it is written chunk by chunk."""
+    found: set[str] = set()
+    for model, variables in CODED_VARIABLES.items():
+        forms = model.objects.filter(status__in=plan.ANALYSABLE_FORM_STATUSES).exclude(
+            missing_codes={}
+        )
+        if patients is not None:
+            forms = forms.filter(visit__patient__in=patients.values("pk"))
+        for codes in forms.values_list("missing_codes", flat=True):
+            found.update(variables[name] for name in codes or {} if name in variables)
+    return found
+
+
+def draft_counts(patients: Any = None) -> dict[str, int]:
+    """Draft forms per form code (left out of the analysis files), one query per form."""
+    counts = {}
+    for model in VISIT_VARIABLES:
+        forms = model.objects.filter(status=FormStatus.DRAFT)
+        if patients is not None:
+            forms = forms.filter(visit__patient__in=patients.values("pk"))
+        counts[model.FORM_CODE] = forms.count()
+    return counts
+
+
 def _verification(rows: Any) -> dict[tuple[int, str], str]:
     """(visit pk, form code) -> "yes" or "changed" (one query)."""
     return {
@@ -422,6 +449,7 @@ def _long(patients: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     patient_columns = [c for c in patients.columns if c != "patient_pk"]
     long = long.merge(patients[["patient_pk", *patient_columns]], on="patient_pk")
     day = pd.to_datetime(long.visit_date) - pd.to_datetime(long.randomised_on)
+    long = long.copy()  # one block per dtype again after the many merges
     long["visit_day"] = day.dt.days
     ordered = [
         "study_id",

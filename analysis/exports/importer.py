@@ -22,11 +22,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from analysis.dataset import VISIT_VARIABLES
+from analysis.dataset import CODED_VARIABLES, VISIT_VARIABLES, code_column
 from analysis.exports.bundle import BUNDLE_FILES
 from analysis.exports.shaping import DANGEROUS_PREFIXES, RELATIVE
 from assessments import services as crf_services
-from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
+from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, code_field_name, crf_form_class
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import VISITS
 from hfs_ecrf.validation import UnconfirmedWarnings
@@ -282,12 +282,19 @@ class _Importer:
                 values[field_name] = row.get(variable, "")
         if "sample_date" in values:
             values["sample_date"] = self._date(visit.patient.study_id, row, "lab_sample_date")
-        if not any(v not in ("", "False") for v in values.values()):
+        # missing-data codes: "<variable>_code" columns, present where some form has a code
+        codes = {
+            code_field_name(name): row.get(code_column(variable), "")
+            for name, variable in CODED_VARIABLES[model].items()
+        }
+        if not any(v not in ("", "False") for v in [*values.values(), *codes.values()]):
             return
         for name in entry - set(values):
             field = model._meta.get_field(name)
             values[name] = field.get_default() if field.has_default() else ""
-        form = crf_form_class(model)({**values, "action": "draft"}, instance=model(visit=visit))
+        form = crf_form_class(model)(
+            {**values, **codes, "action": "draft"}, instance=model(visit=visit)
+        )
         if not form.is_valid():
             self._form_errors(
                 form, number, {**values, **{f"{k}": row.get(v, "") for k, v in mapping.items()}}
