@@ -6,6 +6,10 @@ warnings are reported and accepted only when the caller says so. Patients keep t
 ID, arm and randomisation date (a documented path that bypasses the allocation list; refused
 for a patient who already exists). With relative dates (the default export), each patient's
 day 0 is placed on ANCHOR_DATE.
+
+Missing-data codes come back from the ``<variable>_code`` columns, and a draft or "not done"
+form (no values in the analysis files) from its ``<form>_status`` column. Verification and
+locks are not imported: they belong to the database the data were checked in.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from analysis.exports.bundle import BUNDLE_FILES
 from analysis.exports.shaping import DANGEROUS_PREFIXES, RELATIVE
 from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, code_field_name, crf_form_class
-from assessments.models import CRF_MODELS, Visit
+from assessments.models import CRF_MODELS, FormStatus, Visit
 from assessments.schedule import VISITS
 from hfs_ecrf.validation import UnconfirmedWarnings
 from patients import services as patient_services
@@ -287,8 +291,12 @@ class _Importer:
             code_field_name(name): row.get(code_column(variable), "")
             for name, variable in CODED_VARIABLES[model].items()
         }
+        # A draft or "not done" form has no values in the analysis files; its status column
+        # still says it exists, so it is made again (empty) with that status.
+        status = row.get(f"{model.FORM_CODE}_status", "")
         if not any(v not in ("", "False") for v in [*values.values(), *codes.values()]):
-            return
+            if status not in (FormStatus.DRAFT, FormStatus.NOT_DONE):
+                return
         for name in entry - set(values):
             field = model._meta.get_field(name)
             values[name] = field.get_default() if field.has_default() else ""
@@ -302,6 +310,8 @@ class _Importer:
             return
         instance = form.instance
         action = "draft" if instance.missing_required() else "complete"
+        if status == FormStatus.NOT_DONE and action == "draft":
+            action = "not_done"
         _save_reporting_warnings(
             crf_services.crf_save,
             lambda name, message: self.report.warnings.append(
@@ -317,6 +327,7 @@ class _Importer:
             user=self.user,
             action=action,
             reason=f"imported from {self.file}",
+            not_done_reason=f"imported from {self.file}" if action == "not_done" else "",
         )
         self.report.forms += 1
 
