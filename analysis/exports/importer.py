@@ -294,9 +294,9 @@ class _Importer:
         # A draft or "not done" form has no values in the analysis files; its status column
         # still says it exists, so it is made again (empty) with that status.
         status = row.get(f"{model.FORM_CODE}_status", "")
-        if not any(v not in ("", "False") for v in [*values.values(), *codes.values()]):
-            if status not in (FormStatus.DRAFT, FormStatus.NOT_DONE):
-                return
+        empty = not any(v not in ("", "False") for v in [*values.values(), *codes.values()])
+        if empty and status not in (FormStatus.DRAFT, FormStatus.NOT_DONE):
+            return
         for name in entry - set(values):
             field = model._meta.get_field(name)
             values[name] = field.get_default() if field.has_default() else ""
