@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from analysis import plan
 from assessments.models import (
+    CRF_MODELS,
     AdverseEvent,
     ConcomitantMedication,
     FormStatus,
@@ -30,6 +31,7 @@ from assessments.models import (
     Visit,
 )
 from assessments.schedule import VISIT_CODES
+from monitoring.models import FormVerification, RecordLock
 from patients.models import Patient, Screening
 from randomisation import allocation
 
@@ -120,6 +122,30 @@ RECORD_FIELDS = {
 VISIT_LEVEL = [v for mapping in VISIT_VARIABLES.values() for v in mapping.values()]
 ANALYSIS_LEVEL = [v for v in VISIT_LEVEL if v not in RAW_ONLY]
 
+# Per visit and form: its status, its source data verification and its lock (issue 11.9).
+VERIFIED, NOT_VERIFIED, CHANGED = "yes", "no", "changed"
+
+
+def form_state_columns(model: type) -> list[str]:
+    """``<form>_status``, ``<form>_verified`` and ``<form>_locked`` of one form."""
+    return [f"{model.FORM_CODE}_{part}" for part in ("status", "verified", "locked")]
+
+
+FORM_STATE_COLUMNS = [c for model in CRF_MODELS.values() for c in form_state_columns(model)]
+# A field left empty on purpose carries a missing-data code: exported as "<variable>_code".
+CODE_SUFFIX = "_code"
+
+
+def code_column(variable: str) -> str:
+    return f"{variable}{CODE_SUFFIX}"
+
+
+# analysis variable of each codable entry field, per form
+CODED_VARIABLES: dict[type, dict[str, str]] = {
+    model: {name: mapping[name] for name in model.codable_fields() if name in mapping}
+    for model, mapping in VISIT_VARIABLES.items()
+}
+
 
 @dataclass
 class Dataset:
@@ -131,6 +157,10 @@ class Dataset:
     data_cut: datetime = field(default_factory=timezone.now)
     # draft forms left out of ``long`` by rule (SAP §4), per form code
     drafts_excluded: dict[str, int] = field(default_factory=dict)
+    # missing-data codes of the analysed forms: study_id, visit, variable, code (one row each)
+    missing_codes: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["study_id", "visit", "variable", "code"])
+    )
 
     def wide(self, variables: list[str] | None = None) -> pd.DataFrame:
         """One row per patient; visit variables as ``<variable>__<visit>``."""
@@ -142,7 +172,9 @@ class Dataset:
 
     def sha256(self) -> str:
         digest = hashlib.sha256()
-        for frame in (self.patients, self.long):
+        # the data, not the monitoring state beside it (verification, locks)
+        long = self.long.drop(columns=FORM_STATE_COLUMNS, errors="ignore")
+        for frame in (self.patients, long):
             digest.update(frame.to_csv(index=False).encode())
         return digest.hexdigest()
 
@@ -178,7 +210,7 @@ def build_dataset(
 
     visits = _frame(
         Visit.objects.filter(**patient_filter).values(
-            "id", "patient_id", "code", "visit_date", "status", "missed_reason"
+            "id", "patient_id", "code", "visit_date", "status", "missed_reason", "out_of_window"
         ),
         {
             "id": "visit_pk",
@@ -187,21 +219,32 @@ def build_dataset(
             "visit_date": "visit_date",
             "status": "visit_status",
             "missed_reason": "visit_missed_reason",
+            "out_of_window": "visit_out_of_window",
         },
     )
+    visit_filter = {f"visit__{k}": v for k, v in patient_filter.items()}
+    verified = _verification(FormVerification.objects.filter(**visit_filter))
+    locks = _locks(RecordLock.objects.filter(unlocked_at__isnull=True, **patient_filter))
     drafts_excluded: dict[str, int] = {}
+    codes: list[pd.DataFrame] = []
     for model, mapping in VISIT_VARIABLES.items():
         values = _frame(
-            model.objects.filter(**{f"visit__{k}": v for k, v in patient_filter.items()}).values(
-                "visit_id", "status", *mapping
+            model.objects.filter(**visit_filter).values(
+                "visit_id", "status", "missing_codes", *mapping
             ),
-            {"visit_id": "visit_pk", "status": "form_status", **mapping},
+            {"visit_id": "visit_pk", "status": "form_status", "missing_codes": "codes", **mapping},
+        )
+        visits = visits.merge(
+            _form_states(model, values, visits, verified, locks), on="visit_pk", how="left"
         )
         drafts = values.form_status == FormStatus.DRAFT
         drafts_excluded[model.FORM_CODE] = int(drafts.sum())
         if not include_drafts:
             values = values[values.form_status.isin(plan.ANALYSABLE_FORM_STATUSES)]
-        visits = visits.merge(values.drop(columns="form_status"), on="visit_pk", how="left")
+        codes.append(_codes(values, CODED_VARIABLES[model]))
+        visits = visits.merge(
+            values.drop(columns=["form_status", "codes"]), on="visit_pk", how="left"
+        )
     exposures = _frame(
         TreatmentExposure.objects.filter(**patient_filter)
         .values("patient_id")
@@ -243,7 +286,14 @@ def build_dataset(
                 .values("patient__study_id", *fields),
                 {"patient__study_id": "study_id", **{f: f for f in fields}},
             )
+    code_rows = pd.concat(codes, ignore_index=True).merge(
+        visits[["visit_pk", "patient_pk", "visit"]], on="visit_pk"
+    )
+    code_rows["study_id"] = code_rows.patient_pk.map(patients.set_index("patient_pk").study_id)
     return Dataset(
+        missing_codes=code_rows[["study_id", "visit", "variable", "code"]]
+        .sort_values(["study_id", "visit", "variable"])
+        .reset_index(drop=True),
         patients=patients.drop(columns=["patient_pk"]),
         long=long,
         screening=screening,
@@ -263,6 +313,84 @@ def _screening_rows(site_codes: list[str] | None, patients_qs: Any) -> Any:
     if patients_qs is not None:
         rows = rows.filter(pk__in=patients_qs.values("screening_id"))
     return rows
+
+
+def coded_variables(patients: Any = None) -> set[str]:
+    """The variables that carry a missing-data code on some analysed form of ``patients`` (a
+    queryset; None: everyone). One query per form: the export's ``<variable>_code`` columns are
+    fixed before it is written chunk by chunk."""
+    found: set[str] = set()
+    for model, variables in CODED_VARIABLES.items():
+        forms = model.objects.filter(status__in=plan.ANALYSABLE_FORM_STATUSES).exclude(
+            missing_codes={}
+        )
+        if patients is not None:
+            forms = forms.filter(visit__patient__in=patients.values("pk"))
+        for codes in forms.values_list("missing_codes", flat=True):
+            found.update(variables[name] for name in codes or {} if name in variables)
+    return found
+
+
+def draft_counts(patients: Any = None) -> dict[str, int]:
+    """Draft forms per form code (left out of the analysis files), one query per form."""
+    counts = {}
+    for model in VISIT_VARIABLES:
+        forms = model.objects.filter(status=FormStatus.DRAFT)
+        if patients is not None:
+            forms = forms.filter(visit__patient__in=patients.values("pk"))
+        counts[model.FORM_CODE] = forms.count()
+    return counts
+
+
+def _verification(rows: Any) -> dict[tuple[int, str], str]:
+    """(visit pk, form code) -> "yes" or "changed" (one query)."""
+    return {
+        (visit_id, form_code): VERIFIED if status == FormVerification.Status.VERIFIED else CHANGED
+        for visit_id, form_code, status in rows.values_list("visit_id", "form_code", "status")
+    }
+
+
+def _locks(rows: Any) -> set[tuple[int, int | None, str]]:
+    """Active locks as (patient pk, visit pk or None, form code or "") (one query)."""
+    return set(rows.values_list("patient_id", "visit_id", "form_code"))
+
+
+def _form_states(
+    model: type,
+    values: pd.DataFrame,
+    visits: pd.DataFrame,
+    verified: dict[tuple[int, str], str],
+    locks: set[tuple[int, int | None, str]],
+) -> pd.DataFrame:
+    """Per visit with this form: its status, verification and lock (form, visit or patient)."""
+    status, verification, locked = form_state_columns(model)
+    code = model.FORM_CODE
+    forms = values[["visit_pk", "form_status"]].merge(
+        visits[["visit_pk", "patient_pk"]], on="visit_pk"
+    )
+    return pd.DataFrame(
+        {
+            "visit_pk": forms.visit_pk,
+            status: forms.form_status,
+            verification: [verified.get((v, code), NOT_VERIFIED) for v in forms.visit_pk],
+            locked: [
+                bool({(p, v, code), (p, v, ""), (p, None, "")} & locks)
+                for p, v in zip(forms.patient_pk, forms.visit_pk, strict=True)
+            ],
+        },
+        columns=["visit_pk", status, verification, locked],
+    )
+
+
+def _codes(values: pd.DataFrame, variables: dict[str, str]) -> pd.DataFrame:
+    """One row per coded field: visit pk, analysis variable, code."""
+    rows = [
+        (visit_pk, variables[name], code)
+        for visit_pk, codes in zip(values.visit_pk, values.codes, strict=True)
+        for name, code in (codes or {}).items()
+        if name in variables
+    ]
+    return pd.DataFrame(rows, columns=["visit_pk", "variable", "code"])
 
 
 def _frame(rows: Any, columns: dict[str, str]) -> pd.DataFrame:
@@ -334,6 +462,7 @@ def _long(patients: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
     patient_columns = [c for c in patients.columns if c != "patient_pk"]
     long = long.merge(patients[["patient_pk", *patient_columns]], on="patient_pk")
     day = pd.to_datetime(long.visit_date) - pd.to_datetime(long.randomised_on)
+    long = long.copy()  # one block per dtype again after the many merges
     long["visit_day"] = day.dt.days
     ordered = [
         "study_id",
@@ -344,7 +473,9 @@ def _long(patients: pd.DataFrame, visits: pd.DataFrame) -> pd.DataFrame:
         "visit_day",
         "visit_status",
         "visit_missed_reason",
+        "visit_out_of_window",
         *VISIT_LEVEL,
+        *FORM_STATE_COLUMNS,
     ]
     rest = [c for c in long.columns if c not in ordered and c not in {"patient_pk", "visit_pk"}]
     return long[ordered + rest].sort_values(["study_id", "visit"]).reset_index(drop=True)

@@ -23,8 +23,11 @@ MI_BURN_IN = 10
 MI_COVARIATES = ("b12_pmol_l__V0", "age")  # predictors in the imputation model
 
 # Only forms at these statuses enter the analysis dataset (SAP §4): drafts (and forms marked
-# "not done") are left out by rule, and the number of drafts left out is reported.
-ANALYSABLE_FORM_STATUSES = ("complete", "verified", "locked")
+# "not done") are left out by rule, and the number of drafts left out is reported. Source data
+# verification and locking (monitoring) are records beside the form and leave its status as it
+# was: a verified or locked form is still "complete" (a form can be locked only when complete or
+# not done), so it is analysed. The export's <form>_verified and <form>_locked columns say which.
+ANALYSABLE_FORM_STATUSES = ("complete",)
 
 KEY_SECONDARY = ["vas_intensity", "hads_a", "hads_d", "hdrs_total", "rand36_pcs", "rand36_mcs"]
 EXPLORATORY = [

@@ -13,6 +13,7 @@ from assessments.models import (
     ConcomitantMedication,
     Hads,
     Hdrs17,
+    MissingCode,
     Rand36,
     TreatmentExposure,
     Visit,
@@ -28,6 +29,11 @@ ACTIONS = [
     ("not_done", _("Form not done")),
 ]
 QUESTIONNAIRES = (Rand36, Hads, Hdrs17)
+CODE_SUFFIX = "_code"  # the missing-data code control of field x is "x_code"
+
+
+def code_field_name(name: str) -> str:
+    return f"{name}{CODE_SUFFIX}"
 
 
 class CrfFormBase(SoftWarningsMixin, StudyModelForm):
@@ -54,6 +60,30 @@ class CrfFormBase(SoftWarningsMixin, StudyModelForm):
                 field.widget = DateInput()
             elif isinstance(field.widget, forms.TimeInput):
                 field.widget = TimeInput()
+        codes = self.instance.missing_codes or {}
+        for name in self._meta.model.codable_fields():
+            self.fields[code_field_name(name)] = forms.ChoiceField(
+                label=_("missing-data code"),
+                choices=[("", _("no code"))] + list(MissingCode.choices),
+                required=False,
+                initial=codes.get(name, ""),
+                widget=forms.Select(attrs={"class": "form-select form-select-sm missing-code"}),
+            )
+
+    def clean(self):
+        data = super().clean()
+        # The codes chosen go on the form; crf_save refuses a code next to a value.
+        self.instance.missing_codes = {
+            name: data[code_field_name(name)]
+            for name in self._meta.model.codable_fields()
+            if data.get(code_field_name(name))
+        }
+        return data
+
+    def code_field(self, name: str):
+        """The bound missing-data code control of field ``name`` (None if it has none)."""
+        key = code_field_name(name)
+        return self[key] if key in self.fields else None
 
 
 def crf_form_class(model: type[CaseReportForm]) -> type[CrfFormBase]:

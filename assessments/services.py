@@ -158,6 +158,9 @@ def crf_save(
     are kept on the form and in the audit trail.
     ``action`` "save" keeps the form's current state (a new form starts as a draft).
 
+    A field may carry a missing-data code (``form.missing_codes``) instead of a value: then its
+    value must be empty, and for "complete" a coded required field counts as answered.
+
     ``base_version`` is the version the user started from: if the form has changed since, the
     save is refused with the other person's changes (no lost update). Once a form has been
     complete, every change needs a reason, which goes into the audit trail.
@@ -176,14 +179,14 @@ def crf_save(
             raise ConflictError(_changes_since(existing, 0))
     if action == "save":  # a plain save keeps the state the form had
         action = current.status if current is not None else FormStatus.DRAFT
-    errors: dict[str, list] = {}
+    errors: dict[str, list] = form.missing_code_problems()
     if current is not None and current.ever_complete and not reason.strip():
         errors["reason_for_change"] = [REASON_REQUIRED]
     if action == "not_done":
         if not not_done_reason.strip():
             errors["not_done_reason"] = [NOT_DONE_REASON_REQUIRED]
         form.status = FormStatus.NOT_DONE
-    elif action == "complete":
+    elif action == "complete":  # every required field answered or carrying a missing-data code
         for name in form.missing_required():
             errors.setdefault(name, []).append(REQUIRED_TO_COMPLETE)
         form.status = FormStatus.COMPLETE

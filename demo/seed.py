@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -91,48 +92,69 @@ SCREEN_FAILURES = [
 ]
 
 
-def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
-    """A synthetic cohort built through the same services as the UI; patients numbered
-    0..n-1 alternate between the sites. Skipped when patients exist already (idempotent).
-    Returns the number of patients created."""
+@dataclass
+class Cohort:
+    """What the steps of ``seed_cohort`` share: the request and what earlier steps made."""
 
-    if patients == 0 or Patient.objects.exists():
-        return 0
-    staff = {
+    patients: int
+    seed: int
+    sites: dict[str, Site]
+    today: date
+    staff: dict[str, User] = field(default_factory=dict)
+    # (patient, profile, start date, user), enrolled in order; the first ``patients`` randomised
+    enrolled: list[tuple] = field(default_factory=list)
+    leaving: dict[str, Patient] = field(default_factory=dict)  # arm -> the patient who withdraws
+
+    @property
+    def codes(self) -> list[str]:
+        return sorted(self.sites)
+
+    @property
+    def randomised(self) -> list[tuple]:
+        return self.enrolled[: self.patients]
+
+
+def _staff(cohort: Cohort) -> None:
+    cohort.staff = {
         code: User.objects.get(username=name)
         for code, name in (("SMR", "clinician_a"), ("TAS", "clinician_b"))
     }
+
+
+def _allocation_list(cohort: Cohort) -> None:
     if randomisation_selectors.active_list() is None:
         randomisation_services.allocation_list_generate(
             seed=DEMO_ALLOCATION_SEED,
-            sites=list(sites),
-            per_stratum=max(20, patients),
+            sites=list(cohort.sites),
+            per_stratum=max(20, cohort.patients),
             block_sizes=[2, 4, 6],
             user=None,
         )
-    today = timezone.localdate()
-    codes = sorted(sites)
-    # Screen failures and people who decline (CONSORT), before the enrolled cohort.
+
+
+def _screen_failures(cohort: Cohort) -> None:
+    """Screen failures and people who decline (CONSORT), before the enrolled cohort."""
     for i, criteria in enumerate(SCREEN_FAILURES + [{"declined": True}] * 3):
-        code = codes[i % len(codes)]
+        code = cohort.codes[i % len(cohort.codes)]
         screening = Screening(
-            site=sites[code],
+            site=cohort.sites[code],
             screening_number=f"D-{i + 1:03d}",
-            screened_on=today - timedelta(days=200 - i),
+            screened_on=cohort.today - timedelta(days=200 - i),
             **{"inc_adult": True, "inc_hfs_confirmed": True, "inc_consent_able": True, **criteria},
         )
-        services.screening_record(screening=screening, user=staff[code])
+        services.screening_record(screening=screening, user=cohort.staff[code])
 
-    created = []
-    # Two extra patients stay enrolled but unrandomised (awaiting their baseline B12).
-    for i in range(patients + 2):
-        code = codes[i % len(codes)]
-        user = staff[code]
-        profile = synthetic.baseline_profile(seed, i, today)
-        start = today - timedelta(days=180 - (i * 90) // max(patients, 1))
+
+def _enrol(cohort: Cohort) -> None:
+    """Screen and enrol every patient; two extra stay unrandomised (awaiting baseline B12)."""
+    for i in range(cohort.patients + 2):
+        code = cohort.codes[i % len(cohort.codes)]
+        user = cohort.staff[code]
+        profile = synthetic.baseline_profile(cohort.seed, i, cohort.today)
+        start = cohort.today - timedelta(days=180 - (i * 90) // max(cohort.patients, 1))
         screening = services.screening_record(
             screening=Screening(
-                site=sites[code],
+                site=cohort.sites[code],
                 screening_number=f"S-{i + 1:03d}",
                 screened_on=start,
                 inc_adult=True,
@@ -161,44 +183,106 @@ def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
             ),
             user=user,
         )
-        created.append((patient, profile, start, user))
-    for patient, profile, start, user in created[:patients]:
-        demo_baseline_labs(patient=patient, profile=profile, seed=seed, on=start, user=user)
+        cohort.enrolled.append((patient, profile, start, user))
+
+
+def _randomise(cohort: Cohort) -> None:
+    for patient, profile, start, user in cohort.randomised:
+        demo_baseline_labs(patient=patient, profile=profile, seed=cohort.seed, on=start, user=user)
         randomisation_services.patient_randomise(
             patient=patient, user=user, randomised_on=start + timedelta(days=3)
         )
-    # One withdrawal in each arm: the first randomised patient of each arm leaves after V1.
-    leaving: dict[str, object] = {}
-    for patient, _profile, _start, _user in created[:patients]:
+    for patient, *_rest in cohort.randomised:
         patient.refresh_from_db()
-        leaving.setdefault(patient.allocation.arm, patient)
-    for patient, profile, _start, user in created[:patients]:
-        arm = patient.allocation.arm
-        withdrawn = leaving.get(arm) is patient
+
+
+def _choose_leavers(cohort: Cohort) -> None:
+    """One withdrawal in each arm: the first randomised patient of each arm leaves after V1."""
+    for patient, *_rest in cohort.randomised:
+        cohort.leaving.setdefault(patient.allocation.arm, patient)
+
+
+def _withdrawn(cohort: Cohort, patient: Patient) -> bool:
+    return cohort.leaving.get(patient.allocation.arm) is patient
+
+
+def _visits(cohort: Cohort) -> None:
+    for patient, profile, _start, user in cohort.randomised:
+        last_visit = "V1" if _withdrawn(cohort, patient) else "V3"
         demo_visits(
-            patient=patient,
-            profile=profile,
-            seed=seed,
-            user=user,
-            last_visit="V1" if withdrawn else "V3",
+            patient=patient, profile=profile, seed=cohort.seed, user=user, last_visit=last_visit
         )
+
+
+def _treatment(cohort: Cohort) -> None:
+    for patient, profile, _start, user in cohort.randomised:
+        until_day = 35 if _withdrawn(cohort, patient) else 84
         demo_treatment(
-            patient=patient,
-            profile=profile,
-            seed=seed,
-            user=user,
-            until_day=35 if withdrawn else 84,
+            patient=patient, profile=profile, seed=cohort.seed, user=user, until_day=until_day
         )
-        if withdrawn:
-            services.patient_withdraw(
-                withdrawal=Withdrawal(
-                    patient=patient,
-                    withdrawn_on=patient.allocation.randomised_on + timedelta(days=40),
-                    reason="lost_to_follow_up" if arm == "b12" else "withdrew_consent",
-                ),
-                user=user,
-            )
-    return len(created)
+
+
+def _serious_event(cohort: Cohort) -> None:
+    """At least one serious adverse event (with its criterion), so the safety alert shows."""
+    if AdverseEvent.objects.filter(serious=True).exists() or not cohort.randomised:
+        return
+    patient, _profile, _start, user = next(
+        (row for row in cohort.randomised if not _withdrawn(cohort, row[0])), cohort.randomised[0]
+    )
+    onset = patient.allocation.randomised_on + timedelta(days=20)
+    patient_record_save(
+        record=AdverseEvent(
+            patient=patient,
+            term="syncope",
+            onset_on=onset,
+            ended_on=onset + timedelta(days=2),
+            severity="severe",
+            hospitalisation=True,
+            relation="unlikely",
+            action="none",
+            outcome="recovered",
+        ),
+        user=user,
+    )
+
+
+def _withdrawals(cohort: Cohort) -> None:
+    for arm, patient in cohort.leaving.items():
+        services.patient_withdraw(
+            withdrawal=Withdrawal(
+                patient=patient,
+                withdrawn_on=patient.allocation.randomised_on + timedelta(days=40),
+                reason="lost_to_follow_up" if arm == "b12" else "withdrew_consent",
+            ),
+            user=cohort.staff[patient.site.code],
+        )
+
+
+# The steps of the synthetic cohort, in order; each is small and reads what earlier ones made.
+COHORT_STEPS: list[Callable[[Cohort], None]] = [
+    _staff,
+    _allocation_list,
+    _screen_failures,
+    _enrol,
+    _randomise,
+    _choose_leavers,
+    _visits,
+    _treatment,
+    _serious_event,
+    _withdrawals,
+]
+
+
+def seed_cohort(*, patients: int, seed: int, sites: dict[str, Site]) -> int:
+    """A synthetic cohort built through the same services as the UI by ``COHORT_STEPS``;
+    patients numbered 0..n-1 alternate between the sites. Skipped when patients exist already
+    (idempotent). Returns the number of patients created."""
+    if patients == 0 or Patient.objects.exists():
+        return 0
+    cohort = Cohort(patients=patients, seed=seed, sites=sites, today=timezone.localdate())
+    for step in COHORT_STEPS:
+        step(cohort)
+    return len(cohort.enrolled)
 
 
 def demo_baseline_labs(*, patient, profile, seed, on, user) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import zipfile
 
+from analysis.dataset import draft_counts
 from analysis.exports.csv_tables import stream_csv
 from analysis.exports.dictionary import dictionary_csv
-from analysis.exports.options import ExportOptions, ExportResult
+from analysis.exports.options import ExportOptions, ExportResult, patient_queryset
 from analysis.exports.spss import spss_bytes
 from analysis.results import software_versions
 
@@ -36,6 +37,15 @@ def bundle_bytes(options: ExportOptions, *, data_cut: str) -> tuple[bytes, dict[
     return buffer.getvalue(), result.rows
 
 
+def drafts_line(drafts: dict[str, int]) -> str:
+    """How many draft forms the analysis files leave out (SAP §4: complete forms only)."""
+    by_form = ", ".join(f"{form} {n}" for form, n in drafts.items() if n)
+    total = sum(drafts.values())
+    return f"analysis files hold complete forms only: {total} drafts excluded" + (
+        f" ({by_form})" if by_form else ""
+    )
+
+
 def readme(options: ExportOptions, *, data_cut: str, rows: dict[str, int]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
     lines = [
@@ -45,6 +55,10 @@ def readme(options: ExportOptions, *, data_cut: str, rows: dict[str, int]) -> st
         f"software: {versions}",
         "de-identified: no names, phone numbers, record numbers or birth dates; "
         + (ANCHOR_NOTE if options.relative_dates else "calendar dates"),
+        drafts_line(draft_counts(patient_queryset(options))),
+        "status columns: visit_out_of_window; per form <form>_status, <form>_verified "
+        "(yes/no/changed), <form>_locked; missing-data codes in <variable>_code columns "
+        "(see data_dictionary.csv)",
         "files:",
         *[f"  {BUNDLE_FILES.get(k, k)}: {n} rows" for k, n in rows.items()],
         "  data_dictionary.csv: variables, labels (en, ru), units, allowed values",

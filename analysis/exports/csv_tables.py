@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from analysis.dataset import RECORD_FIELDS, VISIT_VARIABLES, build_dataset
-from analysis.exports.options import ExportOptions, ExportResult, patient_pks
+from analysis.dataset import RECORD_FIELDS, VISIT_VARIABLES, build_dataset, coded_variables
+from analysis.exports.options import ExportOptions, ExportResult, patient_pks, patient_queryset
 from analysis.exports.shaping import tables
 
 CHUNK_PATIENTS = 2000
@@ -50,12 +50,14 @@ def stream_csv(
 ) -> Iterator[str]:
     """One CSV table, built and written chunk by chunk of patients."""
     pks = patient_pks(options)
+    # the code columns of the whole export, so every chunk has the same header
+    coded = coded_variables(patient_queryset(options)) if name in ("long", "wide") else set()
     header_done = False
     result.rows[name] = 0
     for start in range(0, max(len(pks), 1), chunk):
         part = pks[start : start + chunk]
         dataset = build_dataset(patient_pks=part, records=name in RECORD_FIELDS)
-        frame = tables(dataset, options, only=name)[name]
+        frame = tables(dataset, options, only=name, coded=coded)[name]
         result.rows[name] += len(frame)
         yield to_csv_text(frame, header=not header_done)
         header_done = True

@@ -8,13 +8,39 @@ from typing import Any
 import pandas as pd
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
-from analysis.dataset import PATIENT_FIELDS, RECORD_FIELDS, VISIT_VARIABLES
+from analysis.dataset import (
+    CHANGED,
+    NOT_VERIFIED,
+    PATIENT_FIELDS,
+    RECORD_FIELDS,
+    VERIFIED,
+    VISIT_VARIABLES,
+    code_column,
+    form_state_columns,
+)
 from analysis.exports.csv_tables import to_csv_text
 from analysis.exports.shaping import HIDDEN_PATIENT_VARIABLES
 from assessments.instruments.labs import B12_DEFICIENT_BELOW
+from assessments.models import MissingCode, Visit
 from assessments.schedule import VISIT_CODES
 from patients.models import Patient
+
+# reserved numeric value of each missing-data code in the SPSS file (declared user-missing)
+SPSS_MISSING_VALUES = {
+    MissingCode.NOT_DONE.value: -91.0,
+    MissingCode.UNKNOWN.value: -92.0,
+    MissingCode.NOT_APPLICABLE.value: -93.0,
+    MissingCode.REFUSED.value: -94.0,
+}
+CODE_SCHEME = (
+    "missing-data code of <variable>: a column <variable>_code follows a visit variable only "
+    "when some form in the export carries a code for it; where a code is given the variable "
+    "itself is empty, so every analysis treats it as missing. SPSS (.sav): a coded numeric "
+    "variable holds the code's reserved value ({reserved}), declared user-missing (range -94 "
+    "to -91) and labelled."
+)
 
 
 def dictionary() -> pd.DataFrame:
@@ -75,7 +101,74 @@ def dictionary() -> pd.DataFrame:
             rows.append(
                 _describe(model._meta.get_field(field_name), field_name, name, level="record")
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows + monitoring_rows())
+
+
+def monitoring_rows() -> list[dict[str, Any]]:
+    """The visit's out-of-window flag, each form's status, verification and lock columns, and
+    the missing-data code scheme with its list of codes."""
+    rows = [
+        _describe(Visit._meta.get_field("out_of_window"), "visit_out_of_window", "visit", "visit")
+    ]
+    for model in VISIT_VARIABLES:
+        status, verified, locked = form_state_columns(model)
+        form = model._meta.model_name
+        row = _describe(model._meta.get_field("status"), status, form, level="visit")
+        row["derivation"] = "empty: never saved; only complete forms carry values (SAP §4)"
+        rows.append(row)
+        rows.append(
+            _row(
+                verified,
+                form,
+                _("source data verification"),
+                "string",
+                f"{VERIFIED}=verified; {NOT_VERIFIED}=not verified; "
+                f"{CHANGED}=changed since verification",
+            )
+        )
+        rows.append(
+            _row(
+                locked,
+                form,
+                _("locked"),
+                "boolean (True/False)",
+                "",
+                "True when the form, its visit or the whole patient is locked",
+            )
+        )
+    reserved = ", ".join(f"{code}={value:g}" for code, value in SPSS_MISSING_VALUES.items())
+    with translation.override("en"):
+        codes = "; ".join(f"{code.value}={code.label}" for code in MissingCode)
+    rows.append(
+        _row(
+            code_column("<variable>"),
+            "all forms",
+            _("missing-data code"),
+            "string",
+            codes,
+            CODE_SCHEME.format(reserved=reserved),
+        )
+    )
+    return rows
+
+
+def _row(variable, form, label, kind, allowed, derivation="") -> dict[str, Any]:
+    with translation.override("en"):
+        label_en = str(label)
+    with translation.override("ru"):
+        label_ru = str(label)
+    return {
+        "variable": variable,
+        "form": form,
+        "level": "visit",
+        "label_en": label_en,
+        "label_ru": label_ru,
+        "type": kind,
+        "unit": "",
+        "allowed": allowed,
+        "derivation": derivation,
+        "help": "",
+    }
 
 
 def _resolve(model, path: str):

@@ -9,6 +9,10 @@ row, column as written in the file, value and message; soft warnings are reporte
 only when the caller says so. Patients keep their study ID, arm and randomisation date (a
 documented path that bypasses the allocation list; refused for a patient who already exists).
 With relative dates (the default export), each patient's day 0 is placed on ANCHOR_DATE.
+
+Missing-data codes come back from the ``<variable>_code`` columns, and a draft or "not done"
+form (no values in the analysis files) from its ``<form>_status`` column. Verification and
+locks are not imported: they belong to the database the data were checked in.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from analysis.dataset import CODED_VARIABLES, code_column
 from analysis.exports import import_values as values_
 from analysis.exports.import_columns import RECORD_TABLES, Columns, missing_columns
 from analysis.exports.import_report import (
@@ -34,8 +39,8 @@ from analysis.exports.import_report import (
 )
 from analysis.exports.import_source import Table, clean_cell, read_source
 from assessments import services as crf_services
-from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, crf_form_class
-from assessments.models import CRF_MODELS, Visit
+from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, code_field_name, crf_form_class
+from assessments.models import CRF_MODELS, FormStatus, Visit
 from assessments.schedule import VISITS
 from hfs_ecrf.validation import UnconfirmedWarnings
 from monitoring.guards import import_scope
@@ -351,24 +356,37 @@ class _Importer:
         data = self._form_data(form_class, columns, row, number, file)
         if data is None:
             return
-        if all(value in ("", "false") for value in data.values()):
+        # missing-data codes: "<variable>_code" columns, present where some form has a code
+        codes = {
+            code_field_name(name): row.get(code_column(variable), "")
+            for name, variable in CODED_VARIABLES[model].items()
+        }
+        # A draft or "not done" form has no values in the analysis files; its status column
+        # still says it exists, so it is made again (empty) with that status.
+        status = row.get(f"{model.FORM_CODE}_status", "")
+        empty = all(value in ("", "false", False) for value in [*data.values(), *codes.values()])
+        if empty and status not in (FormStatus.DRAFT, FormStatus.NOT_DONE):
             return  # nothing entered for this form at this visit
         for name in set(model.ENTRY_FIELDS) - set(data):
             field = model._meta.get_field(name)
             data[name] = field.get_default() if field.has_default() else ""
-        form = form_class({**data, "action": "draft"}, instance=model(visit=visit))
+        form = form_class({**data, **codes, "action": "draft"}, instance=model(visit=visit))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
         instance = form.instance
+        action = "draft" if instance.missing_required() else "complete"
+        if status == FormStatus.NOT_DONE and action == "draft":
+            action = "not_done"
         try:
             _save_reporting_warnings(
                 crf_services.crf_save,
                 self._warner(number, columns, row),
                 form=instance,
                 user=self.user,
-                action="draft" if instance.missing_required() else "complete",
+                action=action,
                 reason=self.reason,
+                not_done_reason=self.reason if action == "not_done" else "",
             )
         except ValidationError as error:
             self._field_errors(file, number, _error_items(error), columns, row)

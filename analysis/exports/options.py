@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from patients.models import Patient
 
 
@@ -27,11 +29,16 @@ class ExportResult:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def patient_pks(options: ExportOptions) -> list[int]:
+def patient_queryset(options: ExportOptions) -> QuerySet[Patient]:
     """The selected patients, in study ID order."""
     qs = Patient.objects.order_by("study_id")
     if options.sites:
         qs = qs.filter(site__code__in=options.sites)
     if options.study_ids:
         qs = qs.filter(study_id__in=options.study_ids)
-    return list(qs.values_list("pk", flat=True))
+    return qs
+
+
+def patient_pks(options: ExportOptions) -> list[int]:
+    """The selected patients, in study ID order."""
+    return list(patient_queryset(options).values_list("pk", flat=True))

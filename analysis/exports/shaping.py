@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.dataset import PATIENT_FIELDS, RECORD_FIELDS, VISIT_VARIABLES
+from analysis.dataset import (
+    PATIENT_FIELDS,
+    RECORD_FIELDS,
+    VISIT_VARIABLES,
+    code_column,
+    form_state_columns,
+)
 from analysis.exports.options import ExportOptions
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
@@ -26,7 +32,14 @@ RELATIVE = {
     "started_on": "start_day",
     "stopped_on": "stop_day",
 }
-VISIT_COLUMNS = ["visit", "visit_date", "visit_day", "visit_status", "visit_missed_reason"]
+VISIT_COLUMNS = [
+    "visit",
+    "visit_date",
+    "visit_day",
+    "visit_status",
+    "visit_missed_reason",
+    "visit_out_of_window",
+]
 HIDDEN_PATIENT_VARIABLES = {"patient_pk", "stratum_b12_deficient"}
 
 
@@ -50,11 +63,16 @@ def patient_columns() -> list[str]:
     return [c for c in PATIENT_FIELDS.values() if c not in HIDDEN_PATIENT_VARIABLES] + ["stratum"]
 
 
-def tables(dataset, options: ExportOptions, only: str | None = None) -> dict[str, pd.DataFrame]:
+def tables(
+    dataset, options: ExportOptions, only: str | None = None, coded: set[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """The export tables of one dataset (one chunk of patients, or all); ``only`` skips the
-    work for the others."""
+    work for the others. ``coded``: the variables that get a ``<variable>_code`` column (the
+    whole export's, fixed before the first chunk); None: those coded in this dataset."""
     patients = dataset.patients[patient_columns()].copy()
-    out = {"long": _long(dataset, options, patients), "patients": patients}
+    if coded is None:
+        coded = set(dataset.missing_codes.variable)
+    out = {"long": _long(dataset, options, patients, coded), "patients": patients}
     for name in RECORD_FIELDS:
         if name in dataset.records:
             out[name] = dataset.records[name]
@@ -74,10 +92,11 @@ def tables(dataset, options: ExportOptions, only: str | None = None) -> dict[str
     return {name: neutralise(frame) for name, frame in out.items()}
 
 
-def _long(dataset, options: ExportOptions, patients: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient and visit, the patient's variables repeated on each."""
-    visit_columns = [*VISIT_COLUMNS, *_form_columns(options.forms)]
-    long = dataset.long
+def _long(dataset, options: ExportOptions, patients: pd.DataFrame, coded: set[str]) -> pd.DataFrame:
+    """One row per patient and visit, the patient's variables repeated on each; a coded
+    variable is followed by its ``<variable>_code`` column."""
+    visit_columns = [*VISIT_COLUMNS, *_form_columns(options.forms, coded)]
+    long = _with_codes(dataset.long, dataset.missing_codes, coded)
     if options.visits:
         long = long[long.visit.isin(options.visits)]
     long = long[["study_id", *visit_columns]].merge(patients, on="study_id", how="left")
@@ -101,9 +120,33 @@ def _wide(long: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFrame:
     return patients.merge(wide[ordered].reset_index(), on="study_id", how="left")
 
 
-def _form_columns(forms: list[str] | None) -> list[str]:
+def _with_codes(long: pd.DataFrame, codes: pd.DataFrame, coded: set[str]) -> pd.DataFrame:
+    """The long table with a ``<variable>_code`` column per variable in ``coded``."""
+    columns = {code_column(v): pd.Series(None, index=long.index, dtype=object) for v in coded}
+    long = long.assign(**columns)
+    codes = codes[codes.variable.isin(coded)]
+    if codes.empty:
+        return long
+    found = codes.pivot(index=["study_id", "visit"], columns="variable", values="code")  # noqa: PD010
+    found.columns = [code_column(v) for v in found.columns]
+    keys = pd.MultiIndex.from_frame(long[["study_id", "visit"]])
+    for column in found.columns:
+        long[column] = found[column].reindex(keys).to_numpy()
+    return long
+
+
+def _form_columns(forms: list[str] | None, coded: set[str] = frozenset()) -> list[str]:
+    """Per form: its variables (each coded one followed by its code column), then its status,
+    verification and lock."""
     models = CRF_MODELS.values() if not forms else [CRF_MODELS[f] for f in forms]
-    return [v for model in models for v in VISIT_VARIABLES[model].values()]
+    columns = []
+    for model in models:
+        for variable in VISIT_VARIABLES[model].values():
+            columns.append(variable)
+            if variable in coded:
+                columns.append(code_column(variable))
+        columns += form_state_columns(model)
+    return columns
 
 
 def _reference(patients: pd.DataFrame) -> pd.Series:

@@ -1,4 +1,10 @@
-"""The long table as an SPSS .sav file with variable and value labels (pyreadstat)."""
+"""The long table as an SPSS .sav file with variable and value labels (pyreadstat).
+
+Missing-data codes become SPSS user-missing values: a numeric variable that carries a code holds
+the code's reserved value (``SPSS_MISSING_VALUES``, labelled, declared missing as the range
+-94 to -91), so SPSS leaves it out of every statistic and still shows why it is missing; the
+``<variable>_code`` text column is kept as in the CSV.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 import pyreadstat
+from django.utils import translation
 
-from analysis.dataset import build_dataset
-from analysis.exports.dictionary import dictionary
+from analysis.dataset import CODE_SUFFIX, build_dataset
+from analysis.exports.dictionary import SPSS_MISSING_VALUES, dictionary
 from analysis.exports.options import ExportOptions, patient_pks
 from analysis.exports.shaping import tables
+from assessments.models import MissingCode
+
+SPSS_MISSING_RANGE = {
+    "lo": min(SPSS_MISSING_VALUES.values()),
+    "hi": max(SPSS_MISSING_VALUES.values()),
+}
 
 
 def spss_bytes(options: ExportOptions) -> tuple[bytes, int]:
@@ -29,12 +42,38 @@ def spss_bytes(options: ExportOptions) -> tuple[bytes, int]:
                 value_labels[column] = {float(k): v for k, v in pairs}
             except ValueError:
                 continue
+    frame, missing = _user_missing(frame, value_labels)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "hfs_b12.sav"
         pyreadstat.write_sav(
-            frame, str(path), column_labels=labels, variable_value_labels=value_labels
+            frame,
+            str(path),
+            column_labels=labels,
+            variable_value_labels=value_labels,
+            missing_ranges=missing,
         )
         return path.read_bytes(), len(frame)
+
+
+def _user_missing(frame: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
+    """Coded numeric values as their reserved user-missing value (labelled); the declared
+    missing ranges."""
+    frame = frame.copy()
+    missing = {}
+    with translation.override("en"):  # the file's labels are English, as the dictionary's
+        code_labels = {
+            value: f"{code} {MissingCode(code).label}"
+            for code, value in SPSS_MISSING_VALUES.items()
+        }
+    for column in [c for c in frame.columns if c.endswith(CODE_SUFFIX)]:
+        variable = column.removesuffix(CODE_SUFFIX)
+        if variable not in frame or frame[variable].dtype.kind != "f":
+            continue
+        reserved = frame[column].map(lambda code: SPSS_MISSING_VALUES.get(code))
+        frame[variable] = frame[variable].where(reserved.isna(), reserved.astype("float64"))
+        missing[variable] = [SPSS_MISSING_RANGE]
+        value_labels[variable] = {**value_labels.get(variable, {}), **code_labels}
+    return frame, missing
 
 
 def _spss_types(frame: pd.DataFrame) -> pd.DataFrame:

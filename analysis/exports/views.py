@@ -8,8 +8,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
+from analysis.dataset import draft_counts
 from analysis.exports.files import FORMATS, ExportFile, export_file
-from analysis.exports.options import ExportOptions
+from analysis.exports.options import ExportOptions, patient_queryset
 from analysis.models import ExportLog
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
@@ -66,10 +67,16 @@ def export_page(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.GET or None, site_codes=site_codes)
     if request.GET and form.is_valid():
         return file_response(export_file(form.cleaned_data["format"], form.options(), request.user))
+    drafts = draft_counts(patient_queryset(ExportOptions(sites=site_codes)))
     return render(
         request,
         "analysis/export.html",
-        {"form": form, "log": ExportLog.objects.select_related("user")[:20]},
+        {
+            "form": form,
+            "log": ExportLog.objects.select_related("user")[:20],
+            "drafts": {code: n for code, n in drafts.items() if n},
+            "drafts_total": sum(drafts.values()),
+        },
     )
 
 

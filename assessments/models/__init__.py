@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assessments.models.base import CaseReportForm, FormStatus
+from assessments.models.base import CaseReportForm, FormStatus, MissingCode
 from assessments.models.labs import LabPanel, Matrix, Qualifier
 from assessments.models.questionnaires import Hads, Hdrs17, Rand36
 from assessments.models.records import (
@@ -28,6 +28,7 @@ __all__ = [
     "Hdrs17",
     "LabPanel",
     "Matrix",
+    "MissingCode",
     "PatientRecord",
     "Qualifier",
     "Rand36",

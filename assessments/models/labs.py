@@ -194,11 +194,10 @@ class LabPanel(CaseReportForm):
             "high": number_format(analyte.hard_max),
         }
 
-    def missing_required(self) -> list[str]:
+    def required_fields(self) -> list[str]:
         """The analytes this visit expects, and the sample date."""
         expected = VISITS[self.visit.code].lab_analytes if self.visit_id else ("b12",)
-        needed = ["sample_date"] + [f"{code}_value" for code in expected]
-        return [name for name in needed if getattr(self, name) in (None, "")]
+        return ["sample_date"] + [f"{code}_value" for code in expected]
 
     def soft_warnings(self, previous: LabPanel | None = None) -> dict[str, str]:
         """Plausible but unusual values that the user must confirm, by field."""

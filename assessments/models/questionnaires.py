@@ -138,11 +138,9 @@ class Hdrs17(CaseReportForm):
     def __str__(self) -> str:
         return f"HDRS-17 {self.visit}"
 
-    def missing_required(self) -> list[str]:
-        missing = super().missing_required()
-        if self.q16 is None and not self.q16_not_assessed:
-            missing.append("q16")
-        return missing
+    def required_fields(self) -> list[str]:
+        # weight loss (item 16) is answered, or ticked "not assessed"
+        return super().required_fields() + ([] if self.q16_not_assessed else ["q16"])
 
     def clean(self) -> None:
         if self.q16_not_assessed and self.q16 is not None:

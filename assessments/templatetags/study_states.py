@@ -46,3 +46,9 @@ def unit_label(unit: str) -> str:
 @register.filter
 def band_label(code: str | None, kind: str) -> str:
     return bands.band_label(kind, code)
+
+
+@register.filter
+def code_control(form, name: str):
+    """The missing-data code control next to field ``name`` of a case report form."""
+    return form.code_field(name) if hasattr(form, "code_field") else None

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from assessments.models import SpasmAssessment
+from assessments.models import Hads, SpasmAssessment
 from demo.seed import seed_accounts, seed_cohort
 from patients.models import Patient
-from tests.analysis.helpers import bundle_with, csv_rows, csv_text
+from tests.analysis.helpers import bundle_with, csv_rows, csv_text, dm
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,3 +127,48 @@ def test_warnings_are_reported_and_nothing_saved_until_accepted(cohort, tmp_path
         visit__patient__study_id=expected["study_id"], visit__code="V1"
     )
     assert form.vas_frequency == 0
+
+
+@pytest.mark.django_db(transaction=True)  # flush needs a real transaction
+def test_missing_data_codes_survive_export_import_export(tmp_path):
+    from assessments.services import crf_save
+
+    sites = seed_accounts("cohort-password-1")
+    seed_cohort(patients=8, seed=4, sites=sites)
+    user = dm()
+    spasm = SpasmAssessment.objects.filter(status="complete").order_by("pk").first()
+    spasm.vas_intensity, spasm.missing_codes = None, {"vas_intensity": "REF"}
+    crf_save(form=spasm, user=user, action="complete", reason="refused", confirmed=True)
+    hads = Hads.objects.filter(status="complete").order_by("pk").first()
+    hads.q03, hads.q04 = None, None
+    hads.missing_codes = {"q03": "UNK", "q04": "NA"}
+    crf_save(form=hads, user=user, action="complete", reason="coded", confirmed=True)
+    expected = {
+        (spasm.visit.patient.study_id, spasm.visit.code, "spasm"): {"vas_intensity": "REF"},
+        (hads.visit.patient.study_id, hads.visit.code, "hads"): {"q03": "UNK", "q04": "NA"},
+    }
+
+    first = tmp_path / "first.zip"
+    call_command("export_data", "--format", "bundle", "--out", str(first))
+    call_command("flush", interactive=False)
+    seed_accounts("cohort-password-1")
+    call_command("import_data", str(first), "--user", "datamanager", "--accept-warnings")
+    second = tmp_path / "second.zip"
+    call_command("export_data", "--format", "bundle", "--out", str(second))
+
+    stored = {
+        (f.visit.patient.study_id, f.visit.code, f.FORM_CODE): f.missing_codes
+        for model in (SpasmAssessment, Hads)
+        for f in model.objects.exclude(missing_codes={}).select_related("visit__patient")
+    }
+    assert stored == expected
+    assert all(
+        f.status == "complete"
+        for model in (SpasmAssessment, Hads)
+        for f in model.objects.exclude(missing_codes={})
+    )
+    a, b = zipfile.ZipFile(first), zipfile.ZipFile(second)
+    long = a.read("hfs_b12_long.csv").decode("utf-8-sig")
+    assert "vas_intensity_code" in long.splitlines()[0] and "hads_q03_code" in long
+    for name in [n for n in a.namelist() if n.endswith(".csv")]:
+        assert a.read(name) == b.read(name), name

@@ -93,3 +93,28 @@ def test_no_demo_banner_without_demo_data(alice):
     client = Client()
     client.force_login(alice)
     assert 'data-testid="demo-banner"' not in client.get(reverse("home")).content.decode()
+
+
+def test_the_cohort_is_a_registry_of_small_steps():
+    import inspect
+
+    from demo.seed import COHORT_STEPS, seed_cohort
+
+    names = [step.__name__ for step in COHORT_STEPS]
+    assert names.index("_enrol") < names.index("_randomise") < names.index("_visits")
+    assert names[-1] == "_withdrawals"  # nothing new may be entered for a withdrawn patient
+    assert "_serious_event" in names
+    for step in [*COHORT_STEPS, seed_cohort]:
+        assert len(inspect.getsource(step).splitlines()) <= 45, step.__name__
+
+
+def test_the_demo_always_has_a_serious_adverse_event_with_its_criterion(db, settings):
+    from assessments.models import AdverseEvent
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--patients", "4", "--seed", "3")
+    serious = AdverseEvent.objects.filter(serious=True)
+    assert serious.exists()
+    event = serious.first()
+    assert any(event.criteria().values()) and event.serious_since is not None
+    assert event.history.exists()  # through the audited service
