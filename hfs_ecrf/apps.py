@@ -9,9 +9,12 @@ class HfsEcrfConfig(AppConfig):
     verbose_name = _("Trial administration")
 
     def ready(self) -> None:
-        from hfs_ecrf import security
+        from django.db.models.signals import post_migrate
+
+        from hfs_ecrf import dbguard, security
 
         security.connect()
+        post_migrate.connect(dbguard.enforce_after_migrate, sender=self)
 
 
 class StudyAdminConfig(admin_apps.AdminConfig):

@@ -56,6 +56,8 @@ class SecurityEvent(models.Model):
     detail = models.TextField(_("detail"), blank=True)
 
     objects = AuditedManager()
+    # The app's database role may only read and insert (hfs_ecrf/dbguard.py).
+    APPEND_ONLY = True
 
     class Meta:
         ordering = ["-at"]

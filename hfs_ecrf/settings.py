@@ -97,6 +97,11 @@ def _database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": _database_from_url(envstr("DATABASE_URL", "sqlite:///var/db.sqlite3"))}
+# PostgreSQL: the role the application connects as (DATABASE_URL at run time). `migrate` runs as
+# the tables' owner (DATABASE_URL set to the owner's URL) and grants this role what it may do:
+# no TRUNCATE, no change or delete of history rows or of the security and export logs
+# (hfs_ecrf/dbguard.py). Empty: no grants (one role owns and runs everything, e.g. SQLite).
+DATABASE_APP_ROLE = envstr("DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

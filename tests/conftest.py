@@ -17,6 +17,7 @@ from django.test import Client
 from hfs_ecrf.groups import sync_study_groups
 from hfs_ecrf.roles import GROUP_NAMES, Role
 from patients.models import Site, SiteMembership
+from tests import dbroles
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -36,6 +37,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords and not on_postgres:
             item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test database is created and migrated as the owner (tests/dbroles.py)."""
+    dbroles.use_owner()
+    dbroles.flush_as_owner()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_modify_db_settings):
+    """…and the tests run as the application's role; the owner drops the database."""
+    dbroles.use_app()
+    yield
+    dbroles.use_owner()
 
 
 def make_user(username: str, role: Role | None, sites: list[Site] = ()) -> User:
