@@ -13,7 +13,13 @@ from assessments.models import (
     TreatmentExposure,
     Visit,
 )
-from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, TimeInput
+from hfs_ecrf.forms import (
+    DateInput,
+    SoftWarningsMixin,
+    StudyModelForm,
+    TimeInput,
+    VersionedFormMixin,
+)
 
 ACTIONS = [
     ("draft", _("Save as draft")),
@@ -23,14 +29,16 @@ ACTIONS = [
 QUESTIONNAIRES = (Rand36, Hads, Hdrs17)
 
 
-class CrfFormBase(SoftWarningsMixin, StudyModelForm):
+REASON_FOR_CHANGE = _("reason for change")
+
+
+class CrfFormBase(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
     """What every case report form adds to its model's fields."""
 
-    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     action = forms.ChoiceField(choices=ACTIONS, initial="draft", widget=forms.HiddenInput)
     not_done_reason = forms.CharField(label=_("reason not done"), required=False, max_length=200)
     reason_for_change = forms.CharField(
-        label=_("reason for change"),
+        label=REASON_FOR_CHANGE,
         required=False,
         max_length=500,
         help_text=_("required once the form has been complete"),
@@ -38,7 +46,6 @@ class CrfFormBase(SoftWarningsMixin, StudyModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["base_version"].initial = self.instance.version if self.instance.pk else 0
         for field in self.fields.values():
             if isinstance(field.widget, forms.DateInput):
                 field.widget = DateInput()
@@ -59,7 +66,14 @@ def crf_form_class(model: type[CaseReportForm]) -> type[CrfFormBase]:
     return type(f"{model.__name__}Form", (CrfFormBase,), {"Meta": meta})
 
 
-class VisitForm(SoftWarningsMixin, StudyModelForm):
+class VisitForm(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
+    reason_for_change = forms.CharField(
+        label=REASON_FOR_CHANGE,
+        required=False,
+        max_length=500,
+        help_text=_("required once a form of the visit has been complete"),
+    )
+
     class Meta:
         model = Visit
         fields = ["visit_date", "status", "missed_reason"]

@@ -38,7 +38,13 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
     form = VisitForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.visit_save(visit=form.instance, user=request.user, confirmed=form.confirmed)
+            services.visit_save(
+                visit=form.instance,
+                user=request.user,
+                confirmed=form.confirmed,
+                base_version=form.cleaned_data.get("base_version"),
+                reason=form.cleaned_data.get("reason_for_change", ""),
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:

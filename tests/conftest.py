@@ -6,7 +6,9 @@ Ivan is an investigator, Dana the data manager.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 
 import pytest
@@ -71,6 +73,18 @@ def login(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+
+
+def post_form(client: Client, url: str, data: dict, **kwargs):
+    """POST as a browser does: GET the page first and send back its hidden fields (the version
+    the record was opened at, the submission token), then the user's values."""
+    page = client.get(url).content.decode()
+    hidden = {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
+    hidden.pop("csrfmiddlewaretoken", None)
+    return client.post(url, {**hidden, **data}, **kwargs)
 
 
 @pytest.fixture
