@@ -17,6 +17,7 @@ from hfs_ecrf.forms import (
     DateInput,
     SoftWarningsMixin,
     StudyModelForm,
+    SubmissionTokenMixin,
     TimeInput,
     VersionedFormMixin,
 )
@@ -92,14 +93,14 @@ class VisitForm(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
         return data
 
 
-class TreatmentExposureForm(StudyModelForm):
+class TreatmentExposureForm(SubmissionTokenMixin, StudyModelForm):
     class Meta:
         model = TreatmentExposure
         fields = list(TreatmentExposure.FIELDS)
         widgets = {"given_on": DateInput()}
 
 
-class ConcomitantMedicationForm(StudyModelForm):
+class ConcomitantMedicationForm(SubmissionTokenMixin, StudyModelForm):
     class Meta:
         model = ConcomitantMedication
         fields = list(ConcomitantMedication.FIELDS)

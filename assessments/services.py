@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments.models import CRF_MODELS, CaseReportForm, FormStatus, Visit
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
+from hfs_ecrf.submissions import create_once, first_record
 from hfs_ecrf.validation import refuse_unconfirmed
 from hfs_ecrf.versioning import (
     UNCHECKED,
@@ -226,8 +227,14 @@ def crf_save(
 
 
 @transaction.atomic
-def patient_record_save(*, record: Any, user: Any, reason: str = "") -> Any:
-    """Treatment exposure, concomitant medication or adverse event of one patient."""
+def patient_record_save(
+    *, record: Any, user: Any, reason: str = "", submission_token: Any = None
+) -> Any:
+    """Treatment exposure, concomitant medication or adverse event of one patient. A new record
+    sent twice with the same ``submission_token`` is saved once (hfs_ecrf/submissions.py)."""
+    earlier = first_record(submission_token, type(record)) if record.pk is None else None
+    if earlier is not None:
+        return earlier
     # Follow-up of adverse events continues after withdrawal; other new records do not.
     if (
         record.pk is None
@@ -238,5 +245,12 @@ def patient_record_save(*, record: Any, user: Any, reason: str = "") -> Any:
     record.recorded_by = record.recorded_by or user
     record.version = (record.version or 0) + 1 if record.pk else 1
     record.full_clean()
-    record.save_audited(user=user, reason=reason)
-    return record
+    if record.pk is not None:
+        record.save_audited(user=user, reason=reason)
+        return record
+    return create_once(
+        record,
+        token=submission_token,
+        user=user,
+        save=lambda: record.save_audited(user=user, reason=reason),
+    )

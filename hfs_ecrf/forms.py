@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +47,17 @@ class VersionedFormMixin(forms.Form):
         super().__init__(*args, **kwargs)
         instance = getattr(self, "instance", None)
         self.fields["base_version"].initial = instance.version if instance and instance.pk else 0
+
+
+class SubmissionTokenMixin(forms.Form):
+    """A one-time token per form page for a new record (hfs_ecrf/submissions.py): the same page
+    submitted twice saves once."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission_token"].initial = uuid.uuid4()
 
 
 class StudyModelForm(forms.ModelForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -165,6 +165,9 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # The audit trail is read-only everywhere, the admin's "revert" included.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
+# No study date (screening, consent, visits, samples, treatment, events) lies before this day.
+STUDY_START = date.fromisoformat(envstr("STUDY_START", "2020-01-01"))
 
 # Open-label trial: clinicians may see the arm. A blinded trial lists only unblinded roles here.
 ARM_VISIBLE_TO_ROLES = envlist(

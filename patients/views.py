@@ -46,7 +46,11 @@ def screening_new(request: HttpRequest) -> HttpResponse:
     form = ScreeningForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
         try:
-            screening = services.screening_record(screening=form.instance, user=request.user)
+            screening = services.screening_record(
+                screening=form.instance,
+                user=request.user,
+                submission_token=form.cleaned_data.get("submission_token"),
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:
