@@ -126,7 +126,8 @@ def visit_save(
     visit.out_of_window = warning is not None
     visit.version = next_version(current)
     history_reason = "; ".join(filter(None, [reason, *warnings.values()]))
-    visit.full_clean()
+    # A new visit's uniqueness is the database's to decide (a concurrent first save: conflict).
+    visit.full_clean(validate_constraints=current is not None)
     if current is None:
         save_new(visit, user=user, reason=history_reason, on_conflict=_visit_conflict(visit))
     else:
@@ -214,7 +215,7 @@ def crf_save(
     history_reason = reason.strip()
     if confirmed_warnings:
         history_reason = f"{history_reason} [confirmed: {confirmed_warnings}]".strip()
-    form.full_clean()
+    form.full_clean(validate_unique=current is not None)
     if current is None:
 
         def conflict() -> ConflictError:
