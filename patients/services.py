@@ -126,6 +126,33 @@ def patient_enrol(
     return patient
 
 
+IDENTITY_ALREADY_RECORDED = _("The identity of this patient is already recorded.")
+
+
+@transaction.atomic
+def identity_record(*, patient: Patient, identity: Identity, user: Any) -> Identity:
+    """Add the identity of a patient who has none (imported from another system)."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if Identity.objects.filter(patient=patient).exists():
+        raise ValidationError(IDENTITY_ALREADY_RECORDED)
+    identity.patient = patient
+    errors = plausible_dates(identity, births=("date_of_birth",))
+    try:
+        identity.full_clean(validate_unique=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    save_new(
+        identity,
+        user=user,
+        reason="identity recorded",
+        on_conflict=lambda: ValidationError(IDENTITY_ALREADY_RECORDED),
+    )
+    return identity
+
+
 @transaction.atomic
 def patient_withdraw(*, withdrawal: Withdrawal, user: Any) -> Withdrawal:
     patient = Patient.objects.select_for_update().get(pk=withdrawal.patient_id)
