@@ -32,10 +32,26 @@ def test_every_save_writes_who_when_and_reason(alice, site_a):
 def test_a_change_made_through_a_request_records_the_user(dana, site_a):
     response = login(dana).post(
         reverse("admin:patients_site_change", args=[site_a.pk]),
-        {"code": "SMR", "name": "New name"},
+        {"code": "SMR", "name": "New name", "reason_for_change": "renamed by the ministry"},
     )
     assert response.status_code == 302
     assert site_a.history.latest().history_user == dana
+
+
+def test_an_admin_change_of_an_audited_record_needs_a_reason(dana, site_a):
+    """Issue 10.5: the admin's change form has a required reason, kept in the history."""
+    url = reverse("admin:patients_site_change", args=[site_a.pk])
+    response = login(dana).post(url, {"code": "SMR", "name": "New name"})
+    assert response.status_code == 200
+    assert "reason_for_change" in response.context["adminform"].form.errors
+    site_a.refresh_from_db()
+    assert site_a.name == "Site A"
+    response = login(dana).post(
+        url, {"code": "SMR", "name": "New name", "reason_for_change": "renamed by the ministry"}
+    )
+    assert response.status_code == 302
+    latest = site_a.history.latest()
+    assert (latest.name, latest.history_change_reason) == ("New name", "renamed by the ministry")
 
 
 @pytest.mark.parametrize(
