@@ -11,7 +11,6 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from hfs_ecrf.models import SecurityEvent
 
-
 ADMIN_REASON_REQUIRED = _("Give the reason for this change; it is kept in the audit trail.")
 
 
