@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -35,7 +36,9 @@ from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
 from patients.models import Site, Withdrawal
 from randomisation import allocation
 
-ANCHOR_DATE = date(2000, 1, 1)
+# Day 0 of de-identified (relative-date) data: a year after the study start, so that the days
+# before randomisation (screening, consent) are still after it (hfs_ecrf.validation).
+ANCHOR_DATE = settings.STUDY_START + timedelta(days=365)
 RECORD_KINDS = {
     "adverse_events": "ae",
     "treatment_exposure": "exposure",
