@@ -23,6 +23,8 @@ class ExportLog(models.Model):
     rows = models.PositiveIntegerField(_("rows"), default=0)
 
     objects = AuditedManager()
+    # The app's database role may only read and insert (hfs_ecrf/dbguard.py).
+    APPEND_ONLY = True
 
     class Meta:
         ordering = ["-at"]

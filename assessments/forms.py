@@ -19,7 +19,14 @@ from assessments.models import (
     Visit,
 )
 from assessments.models.records import SERIOUSNESS_MESSAGES
-from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, TimeInput
+from hfs_ecrf.forms import (
+    DateInput,
+    SoftWarningsMixin,
+    StudyModelForm,
+    SubmissionTokenMixin,
+    TimeInput,
+    VersionedFormMixin,
+)
 
 # "save" keeps the form's state (what Enter does); the others change it explicitly.
 ACTIONS = [
@@ -36,14 +43,16 @@ def code_field_name(name: str) -> str:
     return f"{name}{CODE_SUFFIX}"
 
 
-class CrfFormBase(SoftWarningsMixin, StudyModelForm):
+REASON_FOR_CHANGE = _("reason for change")
+
+
+class CrfFormBase(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
     """What every case report form adds to its model's fields."""
 
-    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     action = forms.ChoiceField(choices=ACTIONS, initial="save", widget=forms.HiddenInput)
     not_done_reason = forms.CharField(label=_("reason not done"), required=False, max_length=200)
     reason_for_change = forms.CharField(
-        label=_("reason for change"),
+        label=REASON_FOR_CHANGE,
         required=False,
         max_length=500,
         help_text=_("required once the form has been complete"),
@@ -51,7 +60,6 @@ class CrfFormBase(SoftWarningsMixin, StudyModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["base_version"].initial = self.instance.version if self.instance.pk else 0
         self.fields["not_done_reason"].initial = self.instance.not_done_reason
         for name, field in self.fields.items():
             if name.endswith("_unit"):  # units in the user's language, codes stored
@@ -99,7 +107,14 @@ def crf_form_class(model: type[CaseReportForm]) -> type[CrfFormBase]:
     return type(f"{model.__name__}Form", (CrfFormBase,), {"Meta": meta})
 
 
-class VisitForm(SoftWarningsMixin, StudyModelForm):
+class VisitForm(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
+    reason_for_change = forms.CharField(
+        label=REASON_FOR_CHANGE,
+        required=False,
+        max_length=500,
+        help_text=_("required once a form of the visit has been complete"),
+    )
+
     class Meta:
         model = Visit
         fields = ["visit_date", "status", "missed_reason"]
@@ -118,14 +133,14 @@ class VisitForm(SoftWarningsMixin, StudyModelForm):
         return data
 
 
-class TreatmentExposureForm(StudyModelForm):
+class TreatmentExposureForm(SubmissionTokenMixin, StudyModelForm):
     class Meta:
         model = TreatmentExposure
         fields = list(TreatmentExposure.FIELDS)
         widgets = {"given_on": DateInput()}
 
 
-class ConcomitantMedicationForm(StudyModelForm):
+class ConcomitantMedicationForm(SubmissionTokenMixin, StudyModelForm):
     class Meta:
         model = ConcomitantMedication
         fields = list(ConcomitantMedication.FIELDS)

@@ -13,24 +13,32 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments import safety
 from assessments.instruments import hdrs, seriousness
-from assessments.models import CaseReportForm, FormStatus, Hdrs17, Visit
+from assessments.models import CRF_MODELS, CaseReportForm, FormStatus, Hdrs17, Visit
 from assessments.models.records import AdverseEvent, SuicideItemReview
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
+from hfs_ecrf.submissions import create_once, first_record
 from hfs_ecrf.validation import refuse_unconfirmed
+from hfs_ecrf.versioning import (
+    UNCHECKED,
+    ConflictError,
+    changes_since,
+    check_version,
+    locked,
+    next_version,
+    save_new,
+)
 from patients.models import Patient, Withdrawal
 
 WITHDRAWN_NO_NEW_VISITS = _(
     "The patient has withdrawn: no new visits can be opened. Data already entered stay."
 )
 REASON_REQUIRED = _("This form was complete before: give a reason for the change.")
+VISIT_REASON_REQUIRED = _(
+    "A form of this visit has been complete: give a reason for changing the visit."
+)
 NOT_DONE_REASON_REQUIRED = _("Say why the form was not done.")
 REQUIRED_TO_COMPLETE = _("Required to mark the form complete.")
-CONFLICT = _(
-    "This form was saved again while you were editing it (who saved it is shown below). "
-    "Nothing of yours was saved; the changes are shown below. Re-enter your changes on the "
-    "current version."
-)
 VISIT_BEFORE_CONSENT = _("The visit date is before the patient's consent date (%(consent)s).")
 VISIT_IN_FUTURE = _("The visit date cannot be in the future.")
 MISSED_REASON_REQUIRED = _("Say why the visit was missed.")
@@ -41,12 +49,7 @@ AE_TOKEN_OF_ANOTHER_PATIENT = _("This form was submitted for another patient; re
 SUICIDE_ITEM_NOT_ALERTING = _("HDRS item 3 is below 2 on this form: there is nothing to review.")
 
 
-class ConflictError(ValidationError):
-    """The form changed since the user opened it; ``changes`` lists (field, theirs, who)."""
-
-    def __init__(self, changes: list[tuple[str, Any, Any]]):
-        super().__init__(CONFLICT)
-        self.changes = changes
+__all__ = ["ConflictError"]  # the services' conflict, for views and callers
 
 
 def visit_get_or_create(*, patient: Patient, code: str, user: Any) -> Visit:
@@ -55,8 +58,19 @@ def visit_get_or_create(*, patient: Patient, code: str, user: Any) -> Visit:
         if Withdrawal.objects.filter(patient=patient).exists():
             raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
         visit = Visit(patient=patient, code=code)
-        visit.save_audited(user=user, reason="visit opened")
+        try:
+            save_new(visit, user=user, reason="visit opened", on_conflict=ValidationError)
+        except ValidationError:  # opened by someone else this very moment: use theirs
+            visit = Visit.objects.get(patient=patient, code=code)
     return visit
+
+
+def _visit_conflict(visit: Visit) -> Any:
+    def conflict() -> ConflictError:
+        existing = Visit.objects.get(patient=visit.patient, code=visit.code)
+        return ConflictError(changes_since(existing, 0))
+
+    return conflict
 
 
 def visit_date_problems(patient: Patient, visit_date: date | None) -> dict[str, list]:
@@ -90,25 +104,54 @@ def visit_window_warning(visit: Visit) -> str | None:
 
 
 @transaction.atomic
-def visit_save(*, visit: Visit, user: Any, reason: str = "", confirmed: bool = False) -> Visit:
+def visit_save(
+    *,
+    visit: Visit,
+    user: Any,
+    reason: str = "",
+    confirmed: bool = False,
+    base_version: Any = UNCHECKED,
+) -> Visit:
     """Record the visit date and status (done, or missed with a reason).
 
     A date outside the visit's window is a soft warning: refused with ``UnconfirmedWarnings``
-    unless ``confirmed``; the confirmed warning goes into the audit trail's reason.
+    unless ``confirmed``; the confirmed warning goes into the audit trail's reason. Versioned
+    (``base_version``, hfs_ecrf/versioning.py); two first saves at once: one wins, the other
+    gets the conflict.
     """
+    current = locked(visit)
+    check_version(current, base_version)
     if visit.pk is None and Withdrawal.objects.filter(patient=visit.patient).exists():
         raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
     errors = visit_date_problems(visit.patient, visit.visit_date)
+    if not reason.strip() and current is not None and _visit_edit_needs_reason(current, visit):
+        errors["reason_for_change"] = [VISIT_REASON_REQUIRED]
     if visit.status == Visit.Status.MISSED and not visit.missed_reason.strip():
         errors["missed_reason"] = [MISSED_REASON_REQUIRED]
     warning = visit_window_warning(visit)
     warnings = {"visit_date": warning} if warning else {}
     refuse_unconfirmed(warnings, errors, confirmed=confirmed)
     visit.out_of_window = warning is not None
-    visit.version = (visit.version or 0) + 1 if visit.pk else 1
-    visit.full_clean()
-    visit.save_audited(user=user, reason="; ".join(filter(None, [reason, *warnings.values()])))
+    visit.version = next_version(current)
+    history_reason = "; ".join(filter(None, [reason, *warnings.values()]))
+    # A new visit's uniqueness is the database's to decide (a concurrent first save: conflict).
+    visit.full_clean(validate_constraints=current is not None)
+    if current is None:
+        save_new(visit, user=user, reason=history_reason, on_conflict=_visit_conflict(visit))
+    else:
+        visit.save_audited(user=user, reason=history_reason)
     return visit
+
+
+def _visit_edit_needs_reason(current: Visit, visit: Visit) -> bool:
+    """A change of the visit once any of its forms has been complete needs a reason."""
+    fields = [Visit._meta.get_field(name) for name in ("visit_date", "status", "missed_reason")]
+    if not changed_fields(current, visit, fields):
+        return False
+    return any(
+        model.objects.filter(visit=current, ever_complete=True).exists()
+        for model in CRF_MODELS.values()
+    )
 
 
 def previous_form(form: CaseReportForm) -> CaseReportForm | None:
@@ -122,30 +165,13 @@ def previous_form(form: CaseReportForm) -> CaseReportForm | None:
     )
 
 
-def _changes_since(current: CaseReportForm, base_version: int) -> list[tuple[str, Any, Any]]:
-    base = current.history.filter(version=base_version).order_by("-history_id").first()
-    latest = current.history.order_by("-history_id").first()
-    if base is None or latest is None:
-        return []
-    fields = [
-        f
-        for f in type(current)._meta.concrete_fields
-        if f.name not in {"id", "version", "updated_at"}
-    ]
-    who = latest.history_user
-    return [
-        (f.verbose_name, getattr(latest, f.attname), who)
-        for f in changed_fields(base, latest, fields)
-    ]
-
-
 @transaction.atomic
 def crf_save(
     *,
     form: CaseReportForm,
     user: Any,
     action: str = "draft",
-    base_version: int | None = None,
+    base_version: Any = UNCHECKED,
     reason: str = "",
     not_done_reason: str = "",
     confirmed: bool = False,
@@ -170,13 +196,12 @@ def crf_save(
             FORM_NOT_EXPECTED, params={"form": form.TITLE, "visit": form.visit.code}
         )
     model = type(form)
-    current = model.objects.select_for_update().filter(pk=form.pk).first() if form.pk else None
-    if current is not None and base_version is not None and current.version != base_version:
-        raise ConflictError(_changes_since(current, base_version))
-    if form.pk is None and base_version not in (None, 0):
+    current = locked(form)
+    check_version(current, base_version)
+    if form.pk is None and base_version not in (UNCHECKED, None, 0):
         existing = model.objects.select_for_update().filter(visit=form.visit).first()
         if existing is not None:
-            raise ConflictError(_changes_since(existing, 0))
+            raise ConflictError(changes_since(existing, 0))
     if action == "save":  # a plain save keeps the state the form had
         action = current.status if current is not None else FormStatus.DRAFT
     errors: dict[str, list] = form.missing_code_problems()
@@ -198,20 +223,33 @@ def crf_save(
     form.ever_complete = bool(form.ever_complete or form.status == FormStatus.COMPLETE)
     if current is not None:
         form.ever_complete = form.ever_complete or current.ever_complete
-    form.version = (current.version + 1) if current is not None else 1
+    form.version = next_version(current)
     form.updated_by = user
     form.warnings_confirmed = confirmed_warnings
-    form.full_clean()
     history_reason = reason.strip()
     if confirmed_warnings:
         history_reason = f"{history_reason} [confirmed: {confirmed_warnings}]".strip()
-    form.save_audited(user=user, reason=history_reason)
+    form.full_clean(validate_unique=current is not None)
+    if current is None:
+
+        def conflict() -> ConflictError:
+            return ConflictError(changes_since(model.objects.get(visit=form.visit), 0))
+
+        save_new(form, user=user, reason=history_reason, on_conflict=conflict)
+    else:
+        form.save_audited(user=user, reason=history_reason)
     return form
 
 
 @transaction.atomic
-def patient_record_save(*, record: Any, user: Any, reason: str = "") -> Any:
-    """Treatment exposure, concomitant medication or adverse event of one patient."""
+def patient_record_save(
+    *, record: Any, user: Any, reason: str = "", submission_token: Any = None
+) -> Any:
+    """Treatment exposure, concomitant medication or adverse event of one patient. A new record
+    sent twice with the same ``submission_token`` is saved once (hfs_ecrf/submissions.py)."""
+    earlier = first_record(submission_token, type(record)) if record.pk is None else None
+    if earlier is not None:
+        return earlier
     # Follow-up of adverse events continues after withdrawal; other new records do not.
     if (
         record.pk is None
@@ -253,7 +291,7 @@ def adverse_event_save(
         AdverseEvent.objects.select_for_update().filter(pk=event.pk).first() if event.pk else None
     )
     if current is not None and base_version is not None and current.version != base_version:
-        raise ConflictError(_changes_since(current, base_version))
+        raise ConflictError(changes_since(current, base_version))
     if current is not None and not reason.strip():
         raise ValidationError({"reason_for_change": [AE_REASON_REQUIRED]})
     token = event.submission_token if current is None else current.submission_token

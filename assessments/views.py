@@ -40,7 +40,13 @@ def visit_detail(request: HttpRequest, study_id: str, code: str) -> HttpResponse
     form = VisitForm(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            services.visit_save(visit=form.instance, user=request.user, confirmed=form.confirmed)
+            services.visit_save(
+                visit=form.instance,
+                user=request.user,
+                confirmed=form.confirmed,
+                base_version=form.cleaned_data.get("base_version"),
+                reason=form.cleaned_data.get("reason_for_change", ""),
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:
@@ -177,7 +183,11 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
     form = form_class(request.POST or None, instance=model(patient=patient))
     if request.method == "POST" and form.is_valid():
         try:
-            services.patient_record_save(record=form.instance, user=request.user)
+            services.patient_record_save(
+                record=form.instance,
+                user=request.user,
+                submission_token=form.cleaned_data.get("submission_token"),
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
@@ -15,9 +16,35 @@ from hfs_ecrf.models import SecurityEvent
 from hfs_ecrf.roles import GROUP_NAMES, Role
 from hfs_ecrf.security import user_m2m_changes
 
+ADMIN_REASON_REQUIRED = _("Give the reason for this change; it is kept in the audit trail.")
+
+
+class AuditedAdminForm(forms.ModelForm):
+    """Every admin change of an audited record says why (kept as the history's reason)."""
+
+    reason_for_change = forms.CharField(
+        label=_("reason for change"),
+        max_length=500,
+        required=False,
+        help_text=_("required for a change; kept in the audit trail"),
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.instance.pk and not (data.get("reason_for_change") or "").strip():
+            self.add_error("reason_for_change", ADMIN_REASON_REQUIRED)
+        return data
+
 
 class AuditedAdmin(SimpleHistoryAdmin):
-    """Admin for audited models: history visible, never editable; no bulk or direct deletes."""
+    """Admin for audited models: history visible, never editable; no bulk or direct deletes;
+    every change carries a reason for change."""
+
+    form = AuditedAdminForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj._change_reason = form.cleaned_data.get("reason_for_change", "").strip()
+        super().save_model(request, obj, form, change)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

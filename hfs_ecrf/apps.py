@@ -10,11 +10,13 @@ class HfsEcrfConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
+        from django.db.models.signals import post_migrate
 
-        from hfs_ecrf import language, security
+        from hfs_ecrf import dbguard, language, security
 
         security.connect()
         user_logged_in.connect(language.on_login, dispatch_uid="language_login")
+        post_migrate.connect(dbguard.enforce_after_migrate, sender=self)
 
 
 class StudyAdminConfig(admin_apps.AdminConfig):

@@ -2,15 +2,18 @@
 
 django-simple-history writes one history row per save or delete (who, when in UTC, every field,
 the reason for change). Signal-based history cannot see ``QuerySet.update()``, bulk writes or
-deletes, so audited models refuse those paths; on PostgreSQL a trigger also refuses any UPDATE or
-DELETE of a history row, so the trail is append-only even to raw SQL.
+deletes, so audited models refuse those paths. On PostgreSQL the database enforces it too
+(hfs_ecrf/dbguard.py): a history row can never be changed or deleted, a study table accepts
+writes only from ``AuditedModel.save``/``delete``, and the application's role owns no table.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from django.db import migrations, models
+from django.db import DatabaseError, connections, migrations, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -19,6 +22,10 @@ from hfs_ecrf import hooks
 BULK_WRITE_REFUSED = (
     "Audited records are written one by one so that each change is in the audit trail."
 )
+
+
+# Transaction-local flag that lets a statement pass the write guard of audited tables.
+FLAG = "hfs_ecrf.audited_write"
 
 
 class AuditBypassError(RuntimeError):
@@ -44,6 +51,46 @@ class AuditedQuerySet(models.QuerySet):
 AuditedManager = models.Manager.from_queryset(AuditedQuerySet)
 
 
+@contextlib.contextmanager
+def audited_write(using: str) -> Iterator[None]:
+    """Let the statements inside pass the write guard of the audited tables (PostgreSQL).
+
+    The flag is transaction-local and switched off again right after, so a raw write later in
+    the same transaction is still refused; on an error the savepoint's rollback reverts it."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    depth = getattr(connection, "_audited_write_depth", 0)
+    if depth:
+        connection._audited_write_depth = depth + 1
+        try:
+            yield
+        finally:
+            connection._audited_write_depth = depth
+        return
+    block = (
+        contextlib.nullcontext() if connection.in_atomic_block else transaction.atomic(using=using)
+    )
+    with block:
+        _set_flag(connection, "on")
+        connection._audited_write_depth = 1
+        try:
+            yield
+        except BaseException:
+            connection._audited_write_depth = 0
+            with contextlib.suppress(DatabaseError):  # an aborted transaction resets it anyway
+                _set_flag(connection, "off")
+            raise
+        connection._audited_write_depth = 0
+        _set_flag(connection, "off")
+
+
+def _set_flag(connection: Any, value: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [FLAG, value])
+
+
 class AuditedModel(models.Model):
     """Base for every model that holds study data."""
 
@@ -59,8 +106,14 @@ class AuditedModel(models.Model):
         # Locks and the database lock refuse here, so every write path is covered (hooks.py).
         hooks.check_write(self)
         created = self._state.adding
-        super().save(*args, **kwargs)
+        # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
+        with audited_write(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            super().save(*args, **kwargs)
         hooks.after_save(self, created)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        with audited_write(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            return super().delete(*args, **kwargs)
 
     def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
         """Save with the author and reason recorded in the history row."""

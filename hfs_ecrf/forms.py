@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from hfs_ecrf.validation import NEEDS_CONFIRMATION, UnconfirmedWarnings
+from hfs_ecrf.versioning import ConflictError
 
 CONFIRM_LABEL = _("Checked against the source document: the values are correct.")
 
@@ -51,6 +54,30 @@ class SoftWarningsMixin(forms.Form):
         )
 
 
+class VersionedFormMixin(forms.Form):
+    """Sends back the version the record was opened at (hfs_ecrf/versioning.py); a new record
+    starts from 0. The view passes ``cleaned_data["base_version"]`` to the service (it decides)."""
+
+    base_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=0)
+    conflict = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = getattr(self, "instance", None)
+        self.fields["base_version"].initial = instance.version if instance and instance.pk else 0
+
+
+class SubmissionTokenMixin(forms.Form):
+    """A one-time token per form page for a new record (hfs_ecrf/submissions.py): the same page
+    submitted twice saves once."""
+
+    submission_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission_token"].initial = uuid.uuid4()
+
+
 class StudyModelForm(forms.ModelForm):
     """ModelForm defaults for the eCRF: radio buttons offer no empty '---------' choice."""
 
@@ -63,7 +90,10 @@ class StudyModelForm(forms.ModelForm):
 
 def attach_errors(form: forms.BaseForm, error: ValidationError) -> None:
     """Show a service's ValidationError on the form, on the field it names where it has one;
-    unconfirmed soft warnings also ask for the 'value confirmed' tick."""
+    unconfirmed soft warnings also ask for the 'value confirmed' tick; a conflict keeps the other
+    person's changes on ``form.conflict`` (templates/includes/conflict.html)."""
+    if isinstance(error, ConflictError):
+        form.conflict = error.changes
     if hasattr(error, "error_dict"):
         for field, errors in error.error_dict.items():
             form.add_error(field if field in form.fields else None, errors)

@@ -58,6 +58,8 @@ class SecurityEvent(models.Model):
     detail = models.TextField(_("detail"), blank=True)
 
     objects = AuditedManager()
+    # The app's database role may only read and insert (hfs_ecrf/dbguard.py).
+    APPEND_ONLY = True
 
     class Meta:
         ordering = ["-at"]
@@ -82,3 +84,26 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.language}"
+
+
+class Submission(models.Model):
+    """The token of each form that created a record, so a double submission (double click,
+    resend after a timeout) returns the first record instead of making a second one."""
+
+    token = models.UUIDField(primary_key=True)
+    model = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedManager()
+    APPEND_ONLY = True
+
+    class Meta:
+        verbose_name = _("form submission")
+        verbose_name_plural = _("form submissions")
+
+    def __str__(self) -> str:
+        return f"{self.token} {self.model} {self.object_id}"

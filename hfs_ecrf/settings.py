@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -112,6 +112,11 @@ def _database_from_url(url: str) -> dict:
 
 
 DATABASES = {"default": _database_from_url(envstr("DATABASE_URL", "sqlite:///var/db.sqlite3"))}
+# PostgreSQL: the role the application connects as (DATABASE_URL at run time). `migrate` runs as
+# the tables' owner (DATABASE_URL set to the owner's URL) and grants this role what it may do:
+# no TRUNCATE, no change or delete of history rows or of the security and export logs
+# (hfs_ecrf/dbguard.py). Empty: no grants (one role owns and runs everything, e.g. SQLite).
+DATABASE_APP_ROLE = envstr("DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -188,6 +193,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # REDCap-compatible API: calls one token may make per minute (HTTP 429 beyond).
 API_RATE_LIMIT_PER_MINUTE = envint("API_RATE_LIMIT_PER_MINUTE", 120)
+
+# No study date (screening, consent, visits, samples, treatment, events) lies before this day.
+STUDY_START = date.fromisoformat(envstr("STUDY_START", "2020-01-01"))
 
 # Open-label trial: clinicians may see the arm. A blinded trial lists only unblinded roles here.
 ARM_VISIBLE_TO_ROLES = envlist(

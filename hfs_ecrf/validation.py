@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 FUTURE_DATE = _("The date cannot be in the future.")
+BEFORE_STUDY_START = _("The date is before the study started (%(start)s).")
+BIRTH_TOO_EARLY = _("The date of birth must be on or after %(earliest)s.")
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def plausible_dates(obj: Any, *fields: str, births: tuple[str, ...] = ()) -> dict[str, list]:
+    """The one date-plausibility rule: a study date lies between the study start
+    (``settings.STUDY_START``) and today (in the site's time zone); a date of birth between
+    1900-01-01 and today. Returns field → errors."""
+    today = timezone.localdate()
+    errors: dict[str, list] = {}
+    for name in (*fields, *births):
+        value = getattr(obj, name, None)
+        if value is None:
+            continue
+        if value > today:
+            errors[name] = [FUTURE_DATE]
+        elif name in births and value < EARLIEST_BIRTH:
+            errors[name] = [ValidationError(BIRTH_TOO_EARLY, params={"earliest": EARLIEST_BIRTH})]
+        elif name not in births and value < settings.STUDY_START:
+            start = settings.STUDY_START
+            errors[name] = [ValidationError(BEFORE_STUDY_START, params={"start": start})]
+    return errors
 
 
 def future_dates(obj: Any, *fields: str) -> dict[str, list]:
-    """Errors for each named date field that lies after today (in the site's time zone)."""
-    today = timezone.localdate()
-    return {
-        name: [FUTURE_DATE]
-        for name in fields
-        if getattr(obj, name, None) is not None and getattr(obj, name) > today
-    }
+    """Errors for each named study date that is in the future or before the study start."""
+    return plausible_dates(obj, *fields)
 
 
 NEEDS_CONFIRMATION = _(

@@ -3,11 +3,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from hfs_ecrf.forms import DateInput, StudyModelForm
+from hfs_ecrf.forms import DateInput, StudyModelForm, SubmissionTokenMixin
 from patients.models import Consent, Identity, MedicalHistory, Screening, Withdrawal
 
 
-class ScreeningForm(StudyModelForm):
+class ScreeningForm(SubmissionTokenMixin, StudyModelForm):
     class Meta:
         model = Screening
         fields = [

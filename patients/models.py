@@ -213,6 +213,11 @@ class Patient(AuditedModel):
     def withdrawal_or_none(self) -> Withdrawal | None:
         return _related_or_none(self, "withdrawal")
 
+    @property
+    def identity_or_none(self) -> Identity | None:
+        """None for a patient imported without identity data ("identity not recorded")."""
+        return _related_or_none(self, "identity")
+
 
 class PatientStatus(models.TextChoices):
     SCREENED = "screened", _("screened")

@@ -9,10 +9,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hfs_ecrf.validation import FUTURE_DATE
+from hfs_ecrf.submissions import create_once, first_record
+from hfs_ecrf.validation import plausible_dates
+from hfs_ecrf.versioning import save_new
 from patients.dates import age_in_years
 from patients.models import (
     Allocation,
@@ -37,12 +38,43 @@ ALREADY_WITHDRAWN = _("The patient is already withdrawn.")
 WITHDRAWAL_BEFORE_CONSENT = _("The withdrawal date is before the consent date.")
 
 
+SCREENING_NUMBER_TAKEN = _("Screening number %(number)s is already used at this site.")
+
+
 @transaction.atomic
-def screening_record(*, screening: Screening, user: Any) -> Screening:
+def screening_record(*, screening: Screening, user: Any, submission_token: Any = None) -> Screening:
+    """Record one screening. The same form sent twice records it once; two people entering the
+    same screening number at once: one is saved, the other gets a field error."""
+    earlier = first_record(submission_token, Screening)
+    if earlier is not None:
+        return earlier
     screening.screened_by = user
-    screening.full_clean()
-    screening.save_audited(user=user)
-    return screening
+    errors = plausible_dates(screening, "screened_on")
+    try:
+        screening.full_clean(validate_constraints=False)  # a taken number: see taken() below
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+    def taken() -> ValidationError:
+        return ValidationError(
+            {
+                "screening_number": [
+                    ValidationError(
+                        SCREENING_NUMBER_TAKEN, params={"number": screening.screening_number}
+                    )
+                ]
+            }
+        )
+
+    return create_once(
+        screening,
+        token=submission_token,
+        user=user,
+        save=lambda: save_new(screening, user=user, on_conflict=taken),
+    )
 
 
 @transaction.atomic
@@ -60,13 +92,11 @@ def patient_enrol(
         raise ValidationError(NOT_ELIGIBLE)
     if Patient.objects.filter(screening=screening).exists():
         raise ValidationError(ALREADY_ENROLLED)
-    errors: dict[str, list] = {}
-    today = timezone.localdate()
-    if consent.consent_date and consent.consent_date > today:
-        errors["consent_date"] = [FUTURE_DATE]
-    if identity.date_of_birth and identity.date_of_birth > today:
-        errors["date_of_birth"] = [FUTURE_DATE]
-    elif identity.date_of_birth and consent.consent_date:
+    errors = {
+        **plausible_dates(consent, "consent_date"),
+        **plausible_dates(identity, births=("date_of_birth",)),
+    }
+    if "date_of_birth" not in errors and identity.date_of_birth and consent.consent_date:
         if consent.consent_date < identity.date_of_birth:
             errors.setdefault("consent_date", []).append(CONSENT_BEFORE_BIRTH)
         else:
@@ -94,6 +124,33 @@ def patient_enrol(
         record.full_clean()
         record.save_audited(user=user, reason="enrolment")
     return patient
+
+
+IDENTITY_ALREADY_RECORDED = _("The identity of this patient is already recorded.")
+
+
+@transaction.atomic
+def identity_record(*, patient: Patient, identity: Identity, user: Any) -> Identity:
+    """Add the identity of a patient who has none (imported from another system)."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if Identity.objects.filter(patient=patient).exists():
+        raise ValidationError(IDENTITY_ALREADY_RECORDED)
+    identity.patient = patient
+    errors = plausible_dates(identity, births=("date_of_birth",))
+    try:
+        identity.full_clean(validate_unique=False)
+    except ValidationError as error:
+        for field, messages in error.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+    save_new(
+        identity,
+        user=user,
+        reason="identity recorded",
+        on_conflict=lambda: ValidationError(IDENTITY_ALREADY_RECORDED),
+    )
+    return identity
 
 
 @transaction.atomic

@@ -11,4 +11,5 @@ urlpatterns = [
     path("screening/<int:pk>/enrol/", views.enrol, name="enrol"),
     path("<str:study_id>/history/", views.patient_history, name="history"),
     path("<str:study_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("<str:study_id>/identity/", views.identity_add, name="identity_add"),
 ]

@@ -52,7 +52,11 @@ def screening_new(request: HttpRequest) -> HttpResponse:
     form = ScreeningForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
         try:
-            screening = services.screening_record(screening=form.instance, user=request.user)
+            screening = services.screening_record(
+                screening=form.instance,
+                user=request.user,
+                submission_token=form.cleaned_data.get("submission_token"),
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:
@@ -122,6 +126,27 @@ def withdraw(request: HttpRequest, study_id: str) -> HttpResponse:
             messages.success(request, _("Withdrawal recorded."))
             return redirect(patient)
     return render(request, "patients/withdraw.html", {"patient": patient, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@requires("enter_data")
+@requires("view_identity")
+def identity_add(request: HttpRequest, study_id: str) -> HttpResponse:
+    """The identity of a patient imported without one, added by a clinician of the site."""
+    patient = selectors.patient_get(request.user, study_id)
+    if patient.identity_or_none is not None:
+        messages.info(request, _("The identity of this patient is already recorded."))
+        return redirect(patient)
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.identity_record(patient=patient, identity=form.instance, user=request.user)
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            messages.success(request, _("Identity recorded."))
+            return redirect(patient)
+    return render(request, "patients/identity_form.html", {"patient": patient, "form": form})
 
 
 @require_GET

@@ -4,11 +4,11 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import LabPanel
-from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm
+from hfs_ecrf.forms import DateInput, SoftWarningsMixin, StudyModelForm, VersionedFormMixin
 from randomisation import allocation
 
 
-class BaselineB12Form(SoftWarningsMixin, StudyModelForm):
+class BaselineB12Form(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
     class Meta:
         model = LabPanel
         fields = ["sample_date", "b12_value", "b12_unit", "b12_qualifier"]

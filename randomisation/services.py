@@ -18,6 +18,7 @@ from assessments.models import FormStatus, LabPanel
 from assessments.schedule import BASELINE_VISIT
 from assessments.services import crf_save, visit_get_or_create
 from hfs_ecrf.security import log_event
+from hfs_ecrf.versioning import UNCHECKED
 from patients.models import (
     Allocation,
     AllocationList,
@@ -218,7 +219,13 @@ def allocation_list_generate(
 
 @transaction.atomic
 def baseline_b12_save(
-    *, patient: Patient, panel: LabPanel, user: Any, confirmed: bool = False, reason: str = ""
+    *,
+    patient: Patient,
+    panel: LabPanel,
+    user: Any,
+    confirmed: bool = False,
+    reason: str = "",
+    base_version: Any = UNCHECKED,
 ) -> LabPanel:
     """The baseline B12 before randomisation: the same save as the visit's lab form (versioned,
     audited, soft warnings confirmed); a panel already complete stays complete."""
@@ -231,4 +238,5 @@ def baseline_b12_save(
         action="complete" if panel.status == FormStatus.COMPLETE else "draft",
         reason=reason,
         confirmed=confirmed,
+        base_version=base_version,
     )

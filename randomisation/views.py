@@ -28,7 +28,11 @@ def baseline_b12(request: HttpRequest, study_id: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.baseline_b12_save(
-                patient=patient, panel=form.instance, user=request.user, confirmed=form.confirmed
+                patient=patient,
+                panel=form.instance,
+                user=request.user,
+                confirmed=form.confirmed,
+                base_version=form.cleaned_data.get("base_version"),
             )
         except ValidationError as error:
             attach_errors(form, error)

@@ -6,7 +6,9 @@ Ivan is an investigator, Dana the data manager.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 
 import pytest
@@ -17,6 +19,7 @@ from django.test import Client
 from hfs_ecrf.groups import sync_study_groups
 from hfs_ecrf.roles import GROUP_NAMES, Role
 from patients.models import Site, SiteMembership
+from tests import dbroles
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -38,6 +41,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test database is created and migrated as the owner (tests/dbroles.py)."""
+    dbroles.use_owner()
+    dbroles.flush_as_owner()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_modify_db_settings):
+    """…and the tests run as the application's role; the owner drops the database."""
+    dbroles.use_app()
+    yield
+    dbroles.use_owner()
+
+
 def make_user(username: str, role: Role | None, sites: list[Site] = ()) -> User:
     user = User.objects.create_user(username=username, password="correct-horse-battery-1")
     if role is not None:
@@ -55,6 +73,18 @@ def login(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
+
+
+def post_form(client: Client, url: str, data: dict, **kwargs):
+    """POST as a browser does: GET the page first and send back its hidden fields (the version
+    the record was opened at, the submission token), then the user's values."""
+    page = client.get(url).content.decode()
+    hidden = {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
+    hidden.pop("csrfmiddlewaretoken", None)
+    return client.post(url, {**hidden, **data}, **kwargs)
 
 
 @pytest.fixture

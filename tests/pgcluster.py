@@ -5,7 +5,11 @@
 If DATABASE_URL already names a PostgreSQL server, the command runs against it unchanged.
 Otherwise a cluster is created with the machine's initdb/pg_ctl in a temporary directory
 (as the unprivileged ``postgres`` user when running as root, since PostgreSQL refuses root),
-DATABASE_URL is pointed at it, the command runs, and the cluster is removed.
+with the two roles of a production database: ``hfs_owner`` (owns the tables, runs migrations;
+may create databases, for the test database) and ``hfs_app`` (what the application connects
+as). The command runs with DATABASE_URL naming the app role, DATABASE_OWNER_URL the owner and
+DATABASE_APP_ROLE=hfs_app; the tests create and migrate their database as the owner and then
+run as the app role (tests/conftest.py). The cluster is removed afterwards.
 Without PostgreSQL binaries the run is skipped with a message, except under CI=true, where a
 missing PostgreSQL is a failure.
 """
@@ -103,7 +107,9 @@ def throwaway_cluster() -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        yield f"postgres://postgres@127.0.0.1:{port}/postgres"
+        superuser = f"postgres://postgres@127.0.0.1:{port}/postgres"
+        _create_roles(superuser)
+        yield superuser
     finally:
         subprocess.run(
             _as_unprivileged(
@@ -113,6 +119,20 @@ def throwaway_cluster() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
         )
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+OWNER_ROLE = "hfs_owner"
+APP_ROLE = "hfs_app"
+
+
+def _create_roles(superuser_url: str) -> None:
+    import psycopg2
+
+    with contextlib.closing(psycopg2.connect(superuser_url)) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB")
+            cursor.execute(f"CREATE ROLE {APP_ROLE} LOGIN")
 
 
 def main(argv: list[str]) -> int:
@@ -132,9 +152,15 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"SKIPPED the PostgreSQL pass: {message}.", file=sys.stderr)
         return 0
-    with throwaway_cluster() as cluster_url:
-        print(f"Running on a throwaway PostgreSQL cluster at {cluster_url}")
-        env = {**os.environ, "DATABASE_URL": cluster_url}
+    with throwaway_cluster() as superuser_url:
+        address = superuser_url.split("@", 1)[1]
+        print(f"Running on a throwaway PostgreSQL cluster at {address} as {APP_ROLE}")
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{APP_ROLE}@{address}",
+            "DATABASE_OWNER_URL": f"postgres://{OWNER_ROLE}@{address}",
+            "DATABASE_APP_ROLE": APP_ROLE,
+        }
         return subprocess.call(argv, env=env)
 
 

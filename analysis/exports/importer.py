@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -52,7 +53,9 @@ from randomisation import allocation
 __all__ = ["ANCHOR_DATE", "ImportAborted", "ImportReport", "Problem", "import_data"]
 
 logger = logging.getLogger(__name__)
-ANCHOR_DATE = date(2000, 1, 1)
+# Day 0 of de-identified (relative-date) data: a year after the study start, so that the days
+# before randomisation (screening, consent) are still after it (hfs_ecrf.validation).
+ANCHOR_DATE = settings.STUDY_START + timedelta(days=365)
 
 
 def import_data(

@@ -160,6 +160,12 @@ class LabPanel(CaseReportForm):
             message = self.hard_error(code)
             if message:
                 errors[f"{code}_value"] = message
+            low, high = getattr(self, f"{code}_ref_low"), getattr(self, f"{code}_ref_high")
+            if low is not None and high is not None and low >= high:
+                errors[f"{code}_ref_high"] = _(
+                    "The reference range's upper limit (%(high)s) must be above its lower "
+                    "limit (%(low)s)."
+                ) % {"low": low, "high": high}
         if errors:
             raise ValidationError(errors)
 

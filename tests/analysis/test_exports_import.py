@@ -12,6 +12,7 @@ from django.utils import translation
 from assessments.models import Hads, SpasmAssessment
 from demo.seed import seed_accounts, seed_cohort
 from patients.models import Patient
+from tests import dbroles
 from tests.analysis.helpers import bundle_with, csv_rows, csv_text, dm
 
 
@@ -21,7 +22,8 @@ def test_export_import_export_gives_identical_csv_files(tmp_path):
     seed_cohort(patients=8, seed=4, sites=sites)
     first = tmp_path / "first.zip"
     call_command("export_data", "--format", "bundle", "--out", str(first))
-    call_command("flush", interactive=False)
+    with dbroles.as_owner():  # emptying the database is the owner's (tests/dbroles.py)
+        call_command("flush", interactive=False)
     seed_accounts("cohort-password-1")
     call_command("import_data", str(first), "--user", "datamanager", "--accept-warnings")
     second = tmp_path / "second.zip"
@@ -46,7 +48,8 @@ def test_a_hard_error_aborts_the_whole_import_with_a_report(cohort, tmp_path, ca
         return csv_text(rows)
 
     path = bundle_with(tmp_path, break_one_value)
-    call_command("flush", interactive=False)
+    with dbroles.as_owner():  # emptying the database is the owner's (tests/dbroles.py)
+        call_command("flush", interactive=False)
     seed_accounts("cohort-password-1")
     with pytest.raises(CommandError, match="nothing saved"):
         call_command("import_data", path, "--user", "datamanager", "--accept-warnings")
@@ -68,7 +71,8 @@ def test_import_refuses_patients_that_already_have_an_allocation(cohort, tmp_pat
 @pytest.mark.django_db(transaction=True)  # flush needs a real transaction
 def test_dry_run_saves_nothing(cohort, tmp_path):
     path = bundle_with(tmp_path, lambda text: text)
-    call_command("flush", interactive=False)
+    with dbroles.as_owner():  # emptying the database is the owner's (tests/dbroles.py)
+        call_command("flush", interactive=False)
     seed_accounts("cohort-password-1")
     call_command("import_data", path, "--user", "datamanager", "--dry-run", "--accept-warnings")
     assert not Patient.objects.exists()
@@ -103,7 +107,8 @@ def test_warnings_are_reported_and_nothing_saved_until_accepted(cohort, tmp_path
         return edited
 
     path = bundle_with(tmp_path, edit)
-    call_command("flush", interactive=False)
+    with dbroles.as_owner():  # emptying the database is the owner's (tests/dbroles.py)
+        call_command("flush", interactive=False)
     seed_accounts("cohort-password-1")
     warning = (
         f"WARNING hfs_b12_long.csv row {expected['row']}: vas_frequency='0': "

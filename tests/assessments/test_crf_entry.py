@@ -13,7 +13,7 @@ from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, 
 from assessments.services import REASON_REQUIRED
 from tests import factories
 from tests.assessments.test_scoring import VECTOR
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.factories import SPASM
 
 
@@ -244,28 +244,28 @@ def test_visit_date_rules(alice, patient):
     client = login(alice)
     url = reverse("assessments:visit", args=[patient.study_id, "V1"])
     future = (timezone.localdate() + timedelta(days=2)).isoformat()
-    response = client.post(url, {"visit_date": future, "status": "done"})
+    response = post_form(client, url, {"visit_date": future, "status": "done"})
     assert "visit_date" in response.context["form"].errors
     before = (patient.consent.consent_date - timedelta(days=1)).isoformat()
-    response = client.post(url, {"visit_date": before, "status": "done"})
+    response = post_form(client, url, {"visit_date": before, "status": "done"})
     assert "visit_date" in response.context["form"].errors
     assert not Visit.objects.filter(code="V1").exists()
     day0 = patient.allocation.randomised_on
     late = (day0 + timedelta(days=28 + 10)).isoformat()
-    response = client.post(url, {"visit_date": late, "status": "done"})
+    response = post_form(client, url, {"visit_date": late, "status": "done"})
     assert "confirm_warnings" in response.context["form"].errors
-    client.post(url, {"visit_date": late, "status": "done", "confirm_warnings": "on"})
+    post_form(client, url, {"visit_date": late, "status": "done", "confirm_warnings": "on"})
     assert Visit.objects.get(code="V1").out_of_window is True
     in_window = (day0 + timedelta(days=30)).isoformat()
-    client.post(url, {"visit_date": in_window, "status": "done"})
+    post_form(client, url, {"visit_date": in_window, "status": "done"})
     assert Visit.objects.get(code="V1").out_of_window is False
 
 
 def test_a_missed_visit_needs_a_reason(alice, patient):
     url = reverse("assessments:visit", args=[patient.study_id, "V2"])
-    response = login(alice).post(url, {"status": "missed"})
+    response = post_form(login(alice), url, {"status": "missed"})
     assert "missed_reason" in response.context["form"].errors
-    login(alice).post(url, {"status": "missed", "missed_reason": "travelling"})
+    post_form(login(alice), url, {"status": "missed", "missed_reason": "travelling"})
     assert Visit.objects.get(code="V2").status == "missed"
 
 
@@ -281,7 +281,7 @@ def test_a_withdrawn_patient_cannot_open_a_new_visit(alice, patient):
     )
     url = reverse("assessments:visit", args=[patient.study_id, "V1"])
     day = (patient.allocation.randomised_on + timedelta(days=28)).isoformat()
-    response = login(alice).post(url, {"visit_date": day, "status": "done"})
+    response = post_form(login(alice), url, {"visit_date": day, "status": "done"})
     assert response.status_code == 200
     assert not Visit.objects.filter(code="V1").exists()
     # the existing baseline stays editable
