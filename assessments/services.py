@@ -17,7 +17,7 @@ from assessments.models import CRF_MODELS, CaseReportForm, FormStatus, Hdrs17, V
 from assessments.models.records import AdverseEvent, SuicideItemReview
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
-from hfs_ecrf.submissions import create_once, first_record
+from hfs_ecrf.submissions import first_record
 from hfs_ecrf.validation import refuse_unconfirmed
 from hfs_ecrf.versioning import (
     UNCHECKED,

@@ -37,11 +37,15 @@ def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text()
     section = text.split("## Production", 1)[1]
     block = section.split("```sh", 1)[1].split("```", 1)[0]
-    return [
-        line.split("#", 1)[0].strip()
-        for line in block.splitlines()
-        if line.startswith(("python manage.py", "gunicorn"))
-    ]
+    commands = []
+    for line in block.splitlines():
+        words = line.split("#", 1)[0].split()
+        while words and "=" in words[0]:  # VAR=value before a command: its own environment
+            words.pop(0)
+        command = " ".join(words)
+        if command.startswith(("python manage.py", "gunicorn")):
+            commands.append(command)
+    return commands
 
 
 def test_the_readme_production_commands_are_the_ones_this_test_runs():
@@ -74,7 +78,8 @@ def prod_database():
     import psycopg2
     from psycopg2 import sql
 
-    base = os.environ.get("DATABASE_URL", "")
+    # Created by the owner role (the PG pass runs as an app role that may not create databases).
+    base = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         pytest.skip("needs DATABASE_URL of a PostgreSQL server (the PG pass sets it)")
     name = f"hfs_prod_{secrets.token_hex(4)}"
@@ -82,8 +87,10 @@ def prod_database():
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = urllib.parse.urlsplit(base)._replace(path=f"/{name}").geturl()
-    yield url
+    owner = urllib.parse.urlsplit(base)._replace(path=f"/{name}").geturl()
+    app = os.environ.get("DATABASE_URL", "")
+    app = urllib.parse.urlsplit(app)._replace(path=f"/{name}").geturl() if app else owner
+    yield {"owner": owner, "app": app}
     with admin.cursor() as cur:
         cur.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name]
@@ -113,12 +120,18 @@ def production(prod_database, tmp_path):
         "ALLOWED_HOSTS": HOST,
         "TRUSTED_PROXY_COUNT": "1",
         "STATIC_ROOT": str(tmp_path / "static"),
-        "DATABASE_URL": prod_database,
+        "DATABASE_URL": prod_database["app"],
+    }
+    # As the README says: migrate as the owner, granting the app role; the rest as the app role.
+    as_owner = {
+        **env,
+        "DATABASE_URL": prod_database["owner"],
+        "DATABASE_APP_ROLE": os.environ.get("DATABASE_APP_ROLE", ""),
     }
     python = [sys.executable]
     commands = readme_commands()
     for command in commands[:-1]:
-        output = _run(python + shlex.split(command)[1:], env)
+        output = _run(python + shlex.split(command)[1:], as_owner if "migrate" in command else env)
         if "check --deploy" in command:
             assert "System check identified no issues" in output, output
     assert (tmp_path / "static" / "staticfiles.json").exists()
@@ -253,7 +266,7 @@ def test_the_production_path_serves_the_app(production):
     # the security log has the client's address, not the proxy's (TRUSTED_PROXY_COUNT=1)
     import psycopg2
 
-    with psycopg2.connect(database_url) as connection, connection.cursor() as cur:
+    with psycopg2.connect(database_url["owner"]) as connection, connection.cursor() as cur:
         cur.execute("SELECT DISTINCT ip_address FROM hfs_ecrf_securityevent WHERE kind = 'login'")
         assert [row[0] for row in cur.fetchall()] == [CLIENT_IP]
     connection.close()
