@@ -136,6 +136,23 @@ def personas(alice, bob, mona, ivan, dana, nobody) -> dict[str, User]:
     return {"alice": alice, "bob": bob, "mona": mona, "ivan": ivan, "dana": dana, "nobody": nobody}
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    request, tmp_path_factory, django_db_modify_db_settings_parallel_suffix
+):
+    """Browser runs on SQLite use a file database, as the quickstart does: the page's own
+    requests (htmx live scores, navigation) overlap, and Django's in-memory test database
+    (shared cache) answers overlapping ones with "database table is locked" at once, where a
+    file database in WAL mode waits for its turn."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    browser_run = any(item.get_closest_marker("browser") for item in request.session.items)
+    if browser_run and database["ENGINE"].endswith("sqlite3"):
+        name = tmp_path_factory.mktemp("browser-db") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
