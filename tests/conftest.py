@@ -42,13 +42,6 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """The test database is created and migrated as the owner (tests/dbroles.py)."""
-    dbroles.use_owner()
-    dbroles.flush_as_owner()
-
-
-@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_modify_db_settings):
     """…and the tests run as the application's role; the owner drops the database."""
     dbroles.use_app()
@@ -143,7 +136,8 @@ def django_db_modify_db_settings(
     """Browser runs on SQLite use a file database, as the quickstart does: the page's own
     requests (htmx live scores, navigation) overlap, and Django's in-memory test database
     (shared cache) answers overlapping ones with "database table is locked" at once, where a
-    file database in WAL mode waits for its turn."""
+    file database in WAL mode waits for its turn.
+    On PostgreSQL the test database is created and migrated as the owner (tests/dbroles.py)."""
     from django.conf import settings
 
     database = settings.DATABASES["default"]
@@ -151,6 +145,8 @@ def django_db_modify_db_settings(
     if browser_run and database["ENGINE"].endswith("sqlite3"):
         name = tmp_path_factory.mktemp("browser-db") / "test.sqlite3"
         database.setdefault("TEST", {})["NAME"] = str(name)
+    dbroles.use_owner()
+    dbroles.flush_as_owner()
 
 
 @pytest.fixture
