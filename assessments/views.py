@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from assessments import blank_forms as paper
 from assessments import flow, safety, selectors, services
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
@@ -139,6 +140,19 @@ def crf_history(request: HttpRequest, study_id: str, code: str, form_code: str) 
     if obj is None:
         raise Http404
     return render_history(request, obj, f"{patient.study_id} {code} {model.TITLE}")
+
+
+@require_GET
+@requires("view_study_data")
+def blank_forms(request: HttpRequest, code: str) -> HttpResponse:
+    """Every form of one visit on paper: labels, units, allowed values and empty boxes."""
+    if code not in VISITS:
+        raise Http404
+    return render(
+        request,
+        "assessments/blank_forms.html",
+        {**paper.visit_paper(code), "schedule": SCHEDULE},
+    )
 
 
 @require_GET

@@ -9,6 +9,7 @@ app_name = "monitoring"
 urlpatterns = [
     path("patients/", pages.patient_list, name="patient_list"),
     path("patients/<str:study_id>/", pages.patient_detail, name="patient_detail"),
+    path("patients/<str:study_id>/history/", pages.patient_history, name="patient_history"),
     path("monitoring/queries/", views.query_list, name="queries"),
     path("monitoring/queries/<int:pk>/", views.query_detail, name="query"),
     path("monitoring/patients/<str:study_id>/queries/new/", views.query_raise, name="query_raise"),

@@ -25,7 +25,7 @@ class CaseReportForm(AuditedModel):
         _("form status"), max_length=10, choices=FormStatus.choices, default=FormStatus.DRAFT
     )
     not_done_reason = models.CharField(_("reason not done"), max_length=200, blank=True)
-    ever_complete = models.BooleanField(default=False, editable=False)
+    ever_complete = models.BooleanField(_("once complete"), default=False, editable=False)
     warnings_confirmed = models.TextField(_("confirmed warnings"), blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -45,6 +45,11 @@ class CaseReportForm(AuditedModel):
 
     class Meta:
         abstract = True
+
+    AUDIT_LABEL_RELATED = ("visit__patient",)
+
+    def audit_label(self) -> str:
+        return f"{self.visit.audit_label()} {self.TITLE}"
 
     def missing_required(self) -> list[str]:
         return [name for name in self.REQUIRED_FIELDS if getattr(self, name) in (None, "")]
