@@ -17,6 +17,11 @@ urlpatterns = [
     path("monitoring/locks/<int:pk>/unlock/", views.record_unlock, name="unlock"),
     path("monitoring/patients/<str:study_id>/sign/", views.casebook_sign, name="sign"),
     path(
+        "monitoring/patients/<str:study_id>/casebook.pdf",
+        views.casebook_download,
+        name="casebook_pdf",
+    ),
+    path(
         "monitoring/patients/<str:study_id>/<str:code>/sign/",
         views.casebook_sign,
         name="sign_visit",
