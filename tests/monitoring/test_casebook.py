@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
@@ -133,7 +134,8 @@ def test_blank_forms_show_ranges_choices_units_and_boxes(alice):
     assert _ru("from %(low)s to %(high)s") % {"low": 0, "high": 100} in body  # VAS validators
     assert _ru("nmol/L") in body and _ru("pg/mL") in body  # unit choices of the lab values
     assert 'class="box"' in body
-    assert "@media print" in open("static/css/ecrf.css").read()
+    css = (settings.BASE_DIR / "static" / "css" / "ecrf.css").read_text()
+    assert "@media print" in css and ".paper-form { break-after: page; }" in css
 
 
 def test_blank_forms_of_an_unknown_visit_are_404(alice):
