@@ -88,7 +88,7 @@ class VisitForm(SoftWarningsMixin, StudyModelForm):
         return data
 
 
-class TreatmentExposureForm(StudyModelForm):
+class TreatmentExposureForm(SoftWarningsMixin, StudyModelForm):
     class Meta:
         model = TreatmentExposure
         fields = list(TreatmentExposure.FIELDS)

@@ -180,7 +180,9 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
     form = form_class(request.POST or None, instance=model(patient=patient))
     if request.method == "POST" and form.is_valid():
         try:
-            services.patient_record_save(record=form.instance, user=request.user)
+            services.patient_record_save(
+                record=form.instance, user=request.user, confirmed=form.confirmed
+            )
         except ValidationError as error:
             attach_errors(form, error)
         else:

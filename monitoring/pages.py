@@ -68,6 +68,7 @@ def patient_detail(request: HttpRequest, study_id: str) -> HttpResponse:
         "history": getattr(patient, "medical_history", None),
         "baseline_b12": randomisation_selectors.baseline_b12(patient),
         "refusal": randomisation_services.randomisation_refusal(patient),
+        "prerequisites": randomisation_services.randomisation_prerequisites(patient),
         "can_enter": can(request.user, "enter_data"),
         "can_randomise": can(request.user, "randomise"),
         "visit_rows": visit_grid([patient])[0]["cells"],

@@ -336,8 +336,14 @@ class _Importer:
         if not form.is_valid():
             self._form_errors(form, number, values, file)
             return
-        crf_services.patient_record_save(
-            record=form.instance, user=self.user, reason=f"imported from {self.file}"
+        _save_reporting_warnings(
+            crf_services.patient_record_save,
+            lambda name, message: self.report.warnings.append(
+                Problem(file, number, name, values.get(name, ""), str(message))
+            ),
+            record=form.instance,
+            user=self.user,
+            reason=f"imported from {self.file}",
         )
         self.report.records += 1
 

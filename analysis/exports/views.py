@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from analysis.exports.files import FORMATS, ExportFile, export_file
-from analysis.exports.options import ExportOptions
+from analysis.exports.options import ExportOptions, describe_filters
 from analysis.models import ExportLog
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
@@ -69,7 +69,13 @@ def export_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analysis/export.html",
-        {"form": form, "log": ExportLog.objects.select_related("user")[:20]},
+        {
+            "form": form,
+            "log": [
+                (entry, describe_filters(entry.filters))
+                for entry in ExportLog.objects.select_related("user")[:20]
+            ],
+        },
     )
 
 
