@@ -5,6 +5,7 @@ for roles that may see it."""
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from typing import Any
 
@@ -45,6 +46,10 @@ def form_values(obj: Any) -> list[dict[str, Any]]:
         if name.endswith("_value"):
             unit = unit_label(getattr(obj, name[: -len("_value")] + "_unit", "") or "")
         value = display_value(obj, field)
+        if isinstance(value, datetime.time):
+            value = value.strftime("%H:%M")
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
         rows.append(
             {
                 "label": field.verbose_name,

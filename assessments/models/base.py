@@ -20,7 +20,9 @@ class CaseReportForm(AuditedModel):
     """One form of one visit. Carries its status, a version for lost-update protection and the
     confirmation of soft warnings."""
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="+")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(
         _("form status"), max_length=10, choices=FormStatus.choices, default=FormStatus.DRAFT
     )

@@ -55,7 +55,9 @@ class LabPanel(CaseReportForm):
         "dopamine_ref_high",
     )
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="labs")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="labs"
+    )
     sample_date = models.DateField(_("sample date"), null=True, blank=True)
     sample_time = models.TimeField(
         _("sample time"), null=True, blank=True, help_text=_("cortisol varies through the day")
