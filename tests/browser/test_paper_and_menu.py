@@ -9,7 +9,6 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from assessments.models import CRF_MODELS
 from demo.seed import seed_accounts
 from tests import factories
 from tests.conftest import browser_login
@@ -34,13 +33,13 @@ def test_monitor_downloads_the_casebook_pdf(page):
         page.get_by_test_id("casebook-pdf").click()
     download = download_info.value
     assert download.suggested_filename == f"casebook-{patient.study_id}.pdf"
-    reader = PdfReader(io.BytesIO(open(download.path(), "rb").read()))
+    reader = PdfReader(download.path())
     text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
     assert patient.study_id in text
     assert "312,500" in text
     assert "Оценка спазма" in text  # Russian form title, Cyrillic rendered
     assert patient.identity.full_name not in text
-    assert len(CRF_MODELS) and "Индивидуальная карта" in text
+    assert "Индивидуальная карта" in text
 
 
 def test_blank_forms_print_one_form_per_page(page):
