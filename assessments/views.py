@@ -181,7 +181,9 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_record_save(
-                record=form.instance, user=request.user, confirmed=form.confirmed
+                record=form.instance,
+                user=request.user,
+                confirmed=getattr(form, "confirmed", False),
             )
         except ValidationError as error:
             attach_errors(form, error)

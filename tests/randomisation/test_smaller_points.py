@@ -21,7 +21,7 @@ from tests.conftest import login, make_user
 
 def _ru(text) -> str:
     with translation.override("ru"):
-        return str(text)
+        return translation.gettext(text) if isinstance(text, str) else str(text)
 
 
 def _body(user, name, *args, **params) -> str:
