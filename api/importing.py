@@ -406,8 +406,12 @@ class _Writer:
             return
         try:
             crf_services.patient_record_save(
-                record=form.instance, user=self.user, reason=self.reason
+                record=form.instance, user=self.user, reason=self.reason, confirmed=self.accept
             )
+        except UnconfirmedWarnings as refused:
+            for name, message in refused.warnings.items():
+                self._errors(study_id, instrument, {name: [_warn(message)]}, data)
+            self._hard_errors(study_id, instrument, refused, data)
         except ValidationError as error:
             self._errors(study_id, instrument, dict(_error_items(error)), data)
 

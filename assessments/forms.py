@@ -133,7 +133,7 @@ class VisitForm(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
         return data
 
 
-class TreatmentExposureForm(SubmissionTokenMixin, StudyModelForm):
+class TreatmentExposureForm(SubmissionTokenMixin, SoftWarningsMixin, StudyModelForm):
     class Meta:
         model = TreatmentExposure
         fields = list(TreatmentExposure.FIELDS)

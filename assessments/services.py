@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from assessments import safety
 from assessments.instruments import hdrs, seriousness
 from assessments.models import CRF_MODELS, CaseReportForm, FormStatus, Hdrs17, Visit
-from assessments.models.records import AdverseEvent, SuicideItemReview
+from assessments.models.records import AdverseEvent, SuicideItemReview, TreatmentExposure
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf.audit import changed_fields
 from hfs_ecrf.submissions import first_record
@@ -28,7 +28,7 @@ from hfs_ecrf.versioning import (
     next_version,
     save_new,
 )
-from patients.models import Patient, Withdrawal
+from patients.models import Allocation, Arm, Patient, Withdrawal
 
 WITHDRAWN_NO_NEW_VISITS = _(
     "The patient has withdrawn: no new visits can be opened. Data already entered stay."
@@ -46,6 +46,10 @@ FORM_NOT_EXPECTED = _("Form %(form)s is not part of visit %(visit)s.")
 AE_REASON_REQUIRED = _("This adverse event was saved before: give a reason for the change.")
 AE_NOT_SERIOUS = _("Only a serious adverse event is acknowledged.")
 AE_TOKEN_OF_ANOTHER_PATIENT = _("This form was submitted for another patient; reload the page.")
+B12_DOSE_FOR_STANDARD_ARM = _(
+    "This patient was allocated standard therapy: a study vitamin B12 dose is not expected. "
+    "Check the patient and the product."
+)
 SUICIDE_ITEM_NOT_ALERTING = _("HDRS item 3 is below 2 on this form: there is nothing to review.")
 
 
@@ -243,10 +247,18 @@ def crf_save(
 
 @transaction.atomic
 def patient_record_save(
-    *, record: Any, user: Any, reason: str = "", submission_token: Any = None
+    *,
+    record: Any,
+    user: Any,
+    reason: str = "",
+    confirmed: bool = False,
+    submission_token: Any = None,
 ) -> Any:
     """Treatment exposure, concomitant medication or adverse event of one patient. A new record
-    sent twice with the same ``submission_token`` is saved once (hfs_ecrf/submissions.py)."""
+    sent twice with the same ``submission_token`` is saved once (hfs_ecrf/submissions.py).
+
+    A study B12 dose recorded for a patient allocated standard therapy is a soft warning
+    (``refuse_unconfirmed``); the confirmation is kept as the reason in the audit trail."""
     earlier = first_record(submission_token, type(record)) if record.pk is None else None
     if earlier is not None:
         return earlier
@@ -261,9 +273,26 @@ def patient_record_save(
         return adverse_event_save(event=record, user=user, reason=reason)
     record.recorded_by = record.recorded_by or user
     record.version = (record.version or 0) + 1 if record.pk else 1
-    record.full_clean()
+    errors: dict[str, list] = {}
+    try:
+        record.full_clean()
+    except ValidationError as error:
+        errors = error.message_dict
+    confirmation = refuse_unconfirmed(record_warnings(record), errors, confirmed=confirmed)
+    if confirmation:
+        reason = f"{reason}; {confirmation}" if reason else confirmation
     record.save_audited(user=user, reason=reason)
     return record
+
+
+def record_warnings(record: Any) -> dict[str, Any]:
+    """Soft warnings of a per-patient record: a study B12 dose for the standard-therapy arm."""
+    if not isinstance(record, TreatmentExposure) or not record.is_study_b12:
+        return {}
+    allocation = Allocation.objects.filter(patient_id=record.patient_id).first()
+    if allocation is not None and allocation.arm == Arm.STANDARD:
+        return {"is_study_b12": B12_DOSE_FOR_STANDARD_ARM}
+    return {}
 
 
 def _first_submission(event: AdverseEvent) -> AdverseEvent:

@@ -7,6 +7,7 @@ app_name = "assessments"
 urlpatterns = [
     path("status/", views.record_status, name="status"),
     path("live/<str:form_code>/", live.live_scores, name="live"),
+    path("blank/<str:code>/", views.blank_forms, name="blank_forms"),
     path("<str:study_id>/records/<str:kind>/", views.patient_records, name="records"),
     path("<str:study_id>/records/ae/<int:pk>/edit/", safety_views.ae_edit, name="ae_edit"),
     path("<str:study_id>/records/ae/<int:pk>/history/", safety_views.ae_history, name="ae_history"),

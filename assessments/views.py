@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from assessments import blank_forms as paper
 from assessments import flow, safety, selectors, services
 from assessments.filters import PatientFilter
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
@@ -151,6 +152,19 @@ def crf_history(request: HttpRequest, study_id: str, code: str, form_code: str) 
 
 @require_GET
 @requires("view_study_data")
+def blank_forms(request: HttpRequest, code: str) -> HttpResponse:
+    """Every form of one visit on paper: labels, units, allowed values and empty boxes."""
+    if code not in VISITS:
+        raise Http404
+    return render(
+        request,
+        "assessments/blank_forms.html",
+        {**paper.visit_paper(code), "schedule": SCHEDULE},
+    )
+
+
+@require_GET
+@requires("view_study_data")
 def record_status(request: HttpRequest) -> HttpResponse:
     """Patients × visits, each form's state: what REDCap users call the record status dashboard.
     One page of patients, searched and filtered in SQL like the patient list."""
@@ -187,6 +201,7 @@ def patient_records(request: HttpRequest, study_id: str, kind: str) -> HttpRespo
                 record=form.instance,
                 user=request.user,
                 submission_token=form.cleaned_data.get("submission_token"),
+                confirmed=getattr(form, "confirmed", False),
             )
         except ValidationError as error:
             attach_errors(form, error)

@@ -154,31 +154,87 @@ def protect_history_tables(*model_labels: str) -> migrations.RunPython:
     return migrations.RunPython(forward, migrations.RunPython.noop, elidable=False)
 
 
+# Bookkeeping that the history row itself already shows (who, when) or that means nothing to
+# people (the row id, the lost-update version).
+AUDIT_SKIP = frozenset({"id", "version", "updated_at", "updated_by"})
+
+
+def audit_fields(model: type[models.Model]) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if f.name not in AUDIT_SKIP]
+
+
+def user_label(user: Any) -> str:
+    """A person as the audit trail names them: full name, else username."""
+    if user is None:
+        return "—"
+    return user.get_full_name() or user.get_username()
+
+
+def related_labels(
+    records: list[Any], fields: list[models.Field], labels: dict | None = None
+) -> dict[tuple[Any, Any], str]:
+    """Labels of the objects the foreign keys of these records point to, keyed by (model, pk):
+    users by name, study objects by their study label (``audit_label()``, e.g. "SMR-0007 V3").
+    One query per related model, whatever the number of records; ``labels`` (updated and
+    returned) carries what earlier calls already looked up."""
+    labels = {} if labels is None else labels
+    for field in fields:
+        if not field.is_relation:
+            continue
+        model = field.related_model
+        ids = {getattr(r, field.attname) for r in records} - {None}
+        ids -= {pk for (m, pk) in labels if m is model}
+        if not ids:
+            continue
+        queryset = model._default_manager.filter(pk__in=ids)
+        queryset = queryset.select_related(*getattr(model, "AUDIT_LABEL_RELATED", ()))
+        for obj in queryset:
+            if hasattr(obj, "get_username"):
+                labels[(model, obj.pk)] = user_label(obj)
+            elif hasattr(obj, "audit_label"):
+                labels[(model, obj.pk)] = obj.audit_label()
+            else:
+                labels[(model, obj.pk)] = str(obj)
+    return labels
+
+
+def record_changes(
+    previous: Any, record: Any, fields: list[models.Field], labels: dict | None = None
+) -> list[tuple[Any, Any, Any]]:
+    """(field label, old, new) for one history row against the one before it (None: created)."""
+    if previous is None:
+        return [
+            (field.verbose_name, None, display_value(record, field, labels))
+            for field in fields
+            if getattr(record, field.attname, None) not in (None, "")
+        ]
+    return [
+        (
+            field.verbose_name,
+            display_value(previous, field, labels),
+            display_value(record, field, labels),
+        )
+        for field in changed_fields(previous, record, fields)
+    ]
+
+
 def history_rows(obj: models.Model) -> list[dict[str, Any]]:
     """The history of one object as rows of who, when, reason and field changes (old → new)."""
-    records = obj.history.select_related("history_user").order_by("history_date", "history_id")
-    fields = {f.name: f for f in obj._meta.concrete_fields if f.name not in {"id", "version"}}
+    records = list(
+        obj.history.select_related("history_user").order_by("history_date", "history_id")
+    )
+    fields = audit_fields(type(obj))
+    labels = related_labels(records, fields)
     rows = []
     previous = None
     for record in records:
-        if previous is None:
-            changes = [
-                (field.verbose_name, None, display_value(record, field))
-                for name, field in fields.items()
-                if getattr(record, field.attname, None) not in (None, "")
-            ]
-        else:
-            changes = [
-                (field.verbose_name, display_value(previous, field), display_value(record, field))
-                for field in changed_fields(previous, record, list(fields.values()))
-            ]
         rows.append(
             {
                 "when": record.history_date,
-                "who": record.history_user,
-                "type": _HISTORY_TYPES.get(record.history_type, record.history_type),
+                "who": user_label(record.history_user),
+                "type": history_type(record),
                 "reason": record.history_change_reason or "",
-                "changes": changes,
+                "changes": record_changes(previous, record, fields, labels),
             }
         )
         previous = record
@@ -186,6 +242,10 @@ def history_rows(obj: models.Model) -> list[dict[str, Any]]:
 
 
 _HISTORY_TYPES = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+
+def history_type(record: Any) -> str:
+    return _HISTORY_TYPES.get(record.history_type, record.history_type)
 
 
 def changed_fields(old: Any, new: Any, fields: list[models.Field]) -> list[models.Field]:
@@ -197,10 +257,13 @@ def changed_fields(old: Any, new: Any, fields: list[models.Field]) -> list[model
     return [f for f in fields if getattr(old, f.attname) != getattr(new, f.attname)]
 
 
-def display_value(record: Any, field: models.Field) -> Any:
-    """A stored value as people read it: the label of a choice, yes/no for a boolean.
+def display_value(record: Any, field: models.Field, labels: dict | None = None) -> Any:
+    """A stored value as people read it: the label of a choice, yes/no for a boolean, the
+    study label of a related object (from ``related_labels``).
     The one display rule of the audit trail and of record lists."""
     value = getattr(record, field.attname, None)
+    if field.is_relation and value is not None and labels is not None:
+        return labels.get((field.related_model, value), value)
     if field.choices and value not in (None, ""):
         return dict(field.flatchoices).get(value, value)
     if isinstance(value, bool):

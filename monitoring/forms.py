@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from assessments.models import CRF_MODELS
+from hfs_ecrf.forms import DateInput
 from monitoring.models import Signature
 
 
@@ -45,3 +47,24 @@ class SignForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class AuditFilterForm(forms.Form):
+    """Filters of a patient's audit trail: one form, a date range (both ends included)."""
+
+    form = forms.ChoiceField(label=_("form"), required=False)
+    since = forms.DateField(label=_("from"), required=False, widget=DateInput())
+    until = forms.DateField(label=_("to"), required=False, widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["form"].choices = [("", _("all forms and records"))] + [
+            (code, model.TITLE) for code, model in CRF_MODELS.items()
+        ]
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end of the range must not be before its start."))
+        return data

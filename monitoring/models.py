@@ -88,6 +88,11 @@ class DataQuery(AuditedModel):
     def __str__(self) -> str:
         return f"#{self.pk} {self.target_label}"
 
+    AUDIT_LABEL_RELATED = ("patient", "visit")
+
+    def audit_label(self) -> str:
+        return _("query #%(n)s (%(target)s)") % {"n": self.pk, "target": self.target_label}
+
     @property
     def is_resolved(self) -> bool:
         return self.status == self.Status.CLOSED

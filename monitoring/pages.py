@@ -12,11 +12,14 @@ from django.views.decorators.http import require_GET
 
 from assessments import safety
 from assessments.filters import PatientFilter
+from assessments.models import CRF_MODELS
 from assessments.selectors import patient_progress, patients_with_visits, visit_grid
 from hfs_ecrf.access import arm_visible, can, requires, role_of
 from hfs_ecrf.lists import paginate
 from monitoring import worklists
+from monitoring.forms import AuditFilterForm
 from monitoring.guards import active_study_lock
+from monitoring.patient_audit import patient_audit
 from randomisation import selectors as randomisation_selectors
 from randomisation import services as randomisation_services
 
@@ -75,8 +78,32 @@ def patient_detail(request: HttpRequest, study_id: str) -> HttpResponse:
         "history": getattr(patient, "medical_history", None),
         "baseline_b12": randomisation_selectors.baseline_b12(patient),
         "refusal": randomisation_services.randomisation_refusal(patient),
+        "prerequisites": randomisation_services.randomisation_prerequisites(patient),
         "can_enter": can(request.user, "enter_data"),
         "can_randomise": can(request.user, "randomise"),
         "visit_rows": visit_grid([patient])[0]["cells"],
     }
     return render(request, "monitoring/patient_detail.html", context)
+
+
+@require_GET
+@requires("view_study_data")
+def patient_history(request: HttpRequest, study_id: str) -> HttpResponse:
+    """Every change of the patient's study data in one list, filterable by form and date."""
+    patient = get_object_or_404(patients_with_visits(request.user), study_id=study_id)
+    form = AuditFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rows = []
+    if not form.is_bound or form.is_valid():
+        rows = patient_audit(
+            patient,
+            form_code=filters.get("form") or "",
+            since=filters.get("since"),
+            until=filters.get("until"),
+            with_allocation=arm_visible(request.user),
+        )
+    return render(
+        request,
+        "monitoring/patient_history.html",
+        {"patient": patient, "form": form, "rows": rows, "titles": CRF_MODELS},
+    )

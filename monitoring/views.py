@@ -11,9 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import VISITS
-from hfs_ecrf.access import can, requires
+from hfs_ecrf.access import arm_visible, can, requires
 from hfs_ecrf.forms import attach_errors
-from monitoring import selectors, services
+from monitoring import casebook, selectors, services
 from monitoring.forms import QueryMessageForm, QueryRaiseForm, ReasonForm, SignForm, StudyLockForm
 from monitoring.guards import active_study_lock
 from monitoring.models import DataQuery, RecordLock
@@ -45,6 +45,18 @@ def _target(request: HttpRequest, study_id: str, code: str = "", form_code: str 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
     target = request.POST.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else fallback)
+
+
+@require_GET
+@requires("view_study_data")
+def casebook_download(request: HttpRequest, study_id: str) -> HttpResponse:
+    """The casebook PDF: monitors, data managers and investigators of the patient's site."""
+    _require(_may_review(request.user) or can(request.user, "sign_casebook"))
+    patient = patient_selectors.patient_get(request.user, study_id)
+    pdf = casebook.casebook_pdf(patient, user=request.user, show_arm=arm_visible(request.user))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="casebook-{patient.study_id}.pdf"'
+    return response
 
 
 @require_GET

@@ -192,6 +192,9 @@ class Patient(AuditedModel):
     def __str__(self) -> str:
         return self.study_id
 
+    def audit_label(self) -> str:
+        return self.study_id
+
     def delete(self, *args, **kwargs):
         # Study IDs are never reused, so enrolled patients are never deleted.
         raise ValidationError(_("Enrolled patients are never deleted; record a withdrawal."))

@@ -9,7 +9,6 @@ urlpatterns = [
     path("screening/", views.screening_list, name="screening_list"),
     path("screening/new/", views.screening_new, name="screening_new"),
     path("screening/<int:pk>/enrol/", views.enrol, name="enrol"),
-    path("<str:study_id>/history/", views.patient_history, name="history"),
     path("<str:study_id>/withdraw/", views.withdraw, name="withdraw"),
     path("<str:study_id>/identity/", views.identity_add, name="identity_add"),
 ]

@@ -26,13 +26,6 @@ from patients.models import Withdrawal
 
 @require_GET
 @requires("view_study_data")
-def patient_history(request: HttpRequest, study_id: str) -> HttpResponse:
-    patient = selectors.patient_get(request.user, study_id)
-    return render_history(request, patient, patient.study_id)
-
-
-@require_GET
-@requires("view_study_data")
 def screening_list(request: HttpRequest) -> HttpResponse:
     filterset = ScreeningFilter(
         request.GET, queryset=selectors.screening_list(request.user), user=request.user

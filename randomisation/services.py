@@ -72,6 +72,43 @@ def _refusal_reason(patient: Patient) -> Any:
     return None
 
 
+def randomisation_prerequisites(patient: Patient) -> list[dict[str, Any]]:
+    """What randomisation needs, each with whether it is met: shown neutrally before anyone
+    tries (the refusal messages are for an attempt)."""
+    checks = [
+        (
+            _("eligible on the screening checklist"),
+            patient.screening.outcome == Screening.Outcome.ELIGIBLE,
+        ),
+        (_("informed consent recorded"), Consent.objects.filter(patient=patient).exists()),
+        (_("not withdrawn"), not Withdrawal.objects.filter(patient=patient).exists()),
+        (
+            _("baseline vitamin B12 entered (it sets the stratum)"),
+            selectors.baseline_b12(patient) is not None,
+        ),
+        (_("an allocation list is active"), AllocationList.objects.filter(is_active=True).exists()),
+    ]
+    return [{"label": label, "met": met} for label, met in checks]
+
+
+def randomisation_stratum(patient: Patient) -> dict[str, Any] | None:
+    """The stratum the patient will be randomised in (site and baseline B12), in words."""
+    b12 = selectors.baseline_b12(patient)
+    if b12 is None:
+        return None
+    deficient = bool(labs.is_b12_deficient(b12))
+    return {
+        "site": patient.site.code,
+        "b12": b12,
+        "deficient": deficient,
+        "b12_label": STRATUM_DEFICIENT if deficient else STRATUM_NOT_DEFICIENT,
+    }
+
+
+STRATUM_DEFICIENT = _("B12 deficient (below 148 pmol/L)")
+STRATUM_NOT_DEFICIENT = _("B12 not deficient (148 pmol/L or above)")
+
+
 def randomisation_refusal(patient: Patient) -> Any:
     """Why this patient cannot be randomised now, or None when they can."""
     if Allocation.objects.filter(patient=patient).exists():

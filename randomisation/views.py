@@ -60,9 +60,15 @@ def randomise(request: HttpRequest, study_id: str) -> HttpResponse:
                 % {"study_id": patient, "arm": allocation.get_arm_display()},
             )
         return redirect(patient)
-    refusal = services.randomisation_refusal(patient)
     return render(
-        request, "randomisation/randomise_confirm.html", {"patient": patient, "refusal": refusal}
+        request,
+        "randomisation/randomise_confirm.html",
+        {
+            "patient": patient,
+            "ready": services.randomisation_refusal(patient) is None,
+            "prerequisites": services.randomisation_prerequisites(patient),
+            "stratum": services.randomisation_stratum(patient),
+        },
     )
 
 

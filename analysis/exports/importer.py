@@ -135,11 +135,11 @@ class _Importer:
             for message in messages:
                 self._error(file, row, column, data.get(column, "") if column else "", message)
 
-    def _warner(self, row: int, columns: dict[str, str], data: dict):
+    def _warner(self, row: int, columns: dict[str, str], data: dict, file: str = ""):
         def report(name: str, message: Any) -> None:
             column = columns.get(name, name)
             self.report.warnings.append(
-                Problem(self.long.file, row, column, data.get(column, ""), str(message))
+                Problem(file or self.long.file, row, column, data.get(column, ""), str(message))
             )
 
         return report
@@ -415,8 +415,12 @@ class _Importer:
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
         try:
-            crf_services.patient_record_save(
-                record=form.instance, user=self.user, reason=self.reason
+            _save_reporting_warnings(
+                crf_services.patient_record_save,
+                self._warner(number, columns, row, file),
+                record=form.instance,
+                user=self.user,
+                reason=self.reason,
             )
         except ValidationError as error:
             self._field_errors(file, number, _error_items(error), columns, row)

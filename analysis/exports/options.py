@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from assessments.models import CRF_MODELS
 from patients.models import Patient
 
 
@@ -20,6 +22,29 @@ class ExportOptions:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def describe_filters(filters: dict[str, Any]) -> list[tuple[str, str]]:
+    """The filters of a logged export in words, (what, which): "every site" rather than None."""
+
+    def listed(values: list[str] | None, every: str, names: dict | None = None) -> str:
+        if not values:
+            return every
+        return ", ".join(str(names.get(v, v)) if names else str(v) for v in values)
+
+    titles = {code: model.TITLE for code, model in CRF_MODELS.items()}
+    dates = (
+        _("days since randomisation")
+        if filters.get("relative_dates", True)
+        else _("calendar dates")
+    )
+    return [
+        (_("sites"), listed(filters.get("sites"), _("every site"))),
+        (_("visits"), listed(filters.get("visits"), _("every visit"))),
+        (_("forms"), listed(filters.get("forms"), _("every form"), titles)),
+        (_("patients"), listed(filters.get("study_ids"), _("every patient"))),
+        (_("dates"), dates),
+    ]
 
 
 @dataclass

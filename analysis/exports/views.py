@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 
 from analysis.dataset import draft_counts
 from analysis.exports.files import FORMATS, ExportFile, export_file
-from analysis.exports.options import ExportOptions, patient_queryset
+from analysis.exports.options import ExportOptions, describe_filters, patient_queryset
 from analysis.models import ExportLog
 from assessments.models import CRF_MODELS
 from assessments.schedule import VISIT_CODES
@@ -73,7 +73,10 @@ def export_page(request: HttpRequest) -> HttpResponse:
         "analysis/export.html",
         {
             "form": form,
-            "log": ExportLog.objects.select_related("user")[:20],
+            "log": [
+                (entry, describe_filters(entry.filters))
+                for entry in ExportLog.objects.select_related("user")[:20]
+            ],
             "drafts": {code: n for code, n in drafts.items() if n},
             "drafts_total": sum(drafts.values()),
         },

@@ -52,12 +52,14 @@ class CaseReportForm(AuditedModel):
     """One form of one visit. Carries its status, a version for lost-update protection and the
     confirmation of soft warnings."""
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="+")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(
         _("form status"), max_length=10, choices=FormStatus.choices, default=FormStatus.DRAFT
     )
     not_done_reason = models.CharField(_("reason not done"), max_length=200, blank=True)
-    ever_complete = models.BooleanField(default=False, editable=False)
+    ever_complete = models.BooleanField(_("once complete"), default=False, editable=False)
     missing_codes = models.JSONField(
         _("missing-data codes"),
         default=dict,
@@ -84,6 +86,11 @@ class CaseReportForm(AuditedModel):
 
     class Meta:
         abstract = True
+
+    AUDIT_LABEL_RELATED = ("visit__patient",)
+
+    def audit_label(self) -> str:
+        return f"{self.visit.audit_label()} {self.TITLE}"
 
     @classmethod
     def codable_fields(cls) -> tuple[str, ...]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from assessments.bands import unit_label
+from assessments.bands import UNIT_LABELS, unit_label
 from assessments.instruments import labs
 from assessments.models.base import CaseReportForm
 from assessments.models.visit import Visit
@@ -15,8 +17,9 @@ from assessments.schedule import VISITS
 from hfs_ecrf.validation import future_dates
 
 
-def _unit_choices(analyte: labs.Analyte) -> list[tuple[str, str]]:
-    return [(unit, unit) for unit in analyte.units]
+def _unit_choices(analyte: labs.Analyte) -> list[tuple[str, Any]]:
+    """Units stored as codes, labelled in the user's language (audit trail, lists, exports)."""
+    return [(unit, UNIT_LABELS.get(unit, unit)) for unit in analyte.units]
 
 
 class Qualifier(models.TextChoices):
@@ -55,7 +58,9 @@ class LabPanel(CaseReportForm):
         "dopamine_ref_high",
     )
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="labs")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="labs"
+    )
     sample_date = models.DateField(_("sample date"), null=True, blank=True)
     sample_time = models.TimeField(
         _("sample time"), null=True, blank=True, help_text=_("cortisol varies through the day")

@@ -21,7 +21,9 @@ class Rand36(CaseReportForm):
     REQUIRED_FIELDS = ITEMS
     SCALE_FIELDS = ("pf", "rp", "re", "ef", "ew", "sf", "bp", "gh")
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="rand36")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="rand36"
+    )
     for _i in range(1, 37):
         locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
             RAND36_LABELS[_i],
@@ -78,7 +80,9 @@ class Hads(CaseReportForm):
     ENTRY_FIELDS = ITEMS
     REQUIRED_FIELDS = ITEMS
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="hads")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="hads"
+    )
     for _i in range(1, 15):
         locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
             HADS_LABELS[_i],
@@ -118,7 +122,9 @@ class Hdrs17(CaseReportForm):
     ENTRY_FIELDS = (*ITEMS, "q16_not_assessed")
     REQUIRED_FIELDS = tuple(name for name in ITEMS if name != "q16")
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="hdrs")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="hdrs"
+    )
     for _i in range(1, 18):
         locals()[f"q{_i:02d}"] = models.PositiveSmallIntegerField(
             HDRS_LABELS[_i],

@@ -39,7 +39,9 @@ class SpasmAssessment(CaseReportForm):
     )
     REQUIRED_FIELDS = ("vas_frequency", "vas_intensity", "jankovic_severity", "jankovic_frequency")
 
-    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="spasm")
+    visit = models.OneToOneField(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="spasm"
+    )
     vas_frequency = _range_field(
         _("VAS spasm frequency"),
         0,

@@ -36,3 +36,9 @@ class Visit(AuditedModel):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {self.code}"
+
+    AUDIT_LABEL_RELATED = ("patient",)
+
+    def audit_label(self) -> str:
+        """How people name the visit: "SMR-0007 V3"."""
+        return f"{self.patient.study_id} {self.code}"

@@ -103,4 +103,7 @@ def casebook_monitoring(context, patient) -> dict[str, Any]:
         "may_lock": can(user, "lock_data"),
         "may_sign": can(user, "sign_casebook"),
         "may_review": can(user, "verify_data") or can(user, "lock_data"),
+        "may_download": can(user, "verify_data")
+        or can(user, "lock_data")
+        or can(user, "sign_casebook"),
     }

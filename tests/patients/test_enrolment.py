@@ -184,7 +184,7 @@ def test_another_sites_clinician_gets_404(alice, bob, site_a):
     client = login(bob)
     for name in (
         "monitoring:patient_detail",
-        "patients:history",
+        "monitoring:patient_history",
         "randomisation:baseline_b12",
         "randomisation:randomise",
         "patients:withdraw",
@@ -212,5 +212,5 @@ def test_enrolment_is_in_the_audit_trail(alice, site_a):
     for record in (patient, patient.identity, patient.consent, patient.medical_history):
         entry = record.history.latest()
         assert (entry.history_user, entry.history_change_reason) == (alice, "enrolment")
-    response = login(alice).get(reverse("patients:history", args=[patient.study_id]))
+    response = login(alice).get(reverse("monitoring:patient_history", args=[patient.study_id]))
     assert "SMR-0001" in response.content.decode()
