@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import migrations, models
+from django.db import migrations, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from hfs_ecrf.data_version import data_version_bump
 
 BULK_WRITE_REFUSED = (
     "Audited records are written one by one so that each change is in the audit trail."
@@ -43,7 +45,11 @@ AuditedManager = models.Manager.from_queryset(AuditedQuerySet)
 
 
 class AuditedModel(models.Model):
-    """Base for every model that holds study data."""
+    """Base for every model that holds study data.
+
+    Each save and delete also moves the data version on (``hfs_ecrf.data_version``), in the same
+    transaction and before the row is written.
+    """
 
     objects = AuditedManager()
     history = HistoricalRecords(inherit=True)
@@ -52,6 +58,18 @@ class AuditedModel(models.Model):
         abstract = True
         # Related-object access and Django internals use the guarded manager too.
         base_manager_name = "objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            data_version_bump(using=using)
+            super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            data_version_bump(using=using)
+            return super().delete(*args, **kwargs)
 
     def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
         """Save with the author and reason recorded in the history row."""

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "hfs_ecrf",
     "patients",
     "assessments",
@@ -94,6 +96,16 @@ def _database_from_url(url: str) -> dict:
 
 DATABASES = {"default": _database_from_url(envstr("DATABASE_URL", "sqlite:///var/db.sqlite3"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (the analysis results after each change of the data) goes through Django's
+# tasks API; the database backend keeps the queue in the project's database and
+# `manage.py db_worker` runs it (`make run` starts one; run one next to gunicorn in production).
+TASKS = {
+    "default": {
+        "BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
