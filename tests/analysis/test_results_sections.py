@@ -235,6 +235,9 @@ def test_end_to_end_drafts_excluded_no_baseline_b12_and_a_single_follow_up(site_
     assert mi["covariates_dropped"] == ["b12_pmol_l__V0"] and mi["patients_with_missing"] == 1
     assert sum(doc["primary"]["ancova"]["n"].values()) == 9
 
+    from analysis.services import results_refresh
+
+    results_refresh()  # what the background task does after the writes
     client = login(ivan)
     for page in ("overview", "primary", "secondary", "correlations", "regression", "mixed"):
         url = (
