@@ -249,3 +249,9 @@ def test_end_to_end_drafts_excluded_no_baseline_b12_and_a_single_follow_up(site_
     for page in ("subgroups", "safety"):
         assert client.get(reverse("analysis:page", args=[page])).status_code == 200, page
     assert client.get(reverse("analysis:results_json")).json()["drafts_excluded"]["total"] == 11
+    from django.utils import translation
+
+    with translation.override("ru"):
+        not_identifiable = translation.gettext(notes.MIXED_NOT_IDENTIFIABLE)
+    mixed = client.get(reverse("analysis:page", args=["mixed"])).content.decode()
+    assert 'data-testid="section-notes"' in mixed and not_identifiable in mixed
