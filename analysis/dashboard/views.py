@@ -155,9 +155,7 @@ def figure_svg(request: HttpRequest, name: str) -> HttpResponse:
     if name not in FIGURES:
         raise Http404
     state = results_state()
-    stored = (
-        stored_figures(state.result, [name], _language()).get(name) if state.result else None
-    )
+    stored = stored_figures(state.result, [name], _language()).get(name) if state.result else None
     if stored is None or not stored.svg:
         return HttpResponse(str(FIGURE_NOT_DRAWN), status=503, content_type="text/plain")
     response = HttpResponse(stored.svg, content_type="image/svg+xml")

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis.dataset import build_dataset
-from assessments.models import SpasmAssessment
 from analysis.services import results_refresh
+from assessments.models import SpasmAssessment
 from hfs_ecrf.demo import seed_accounts, seed_cohort
 from patients.models import Identity
 from tests.conftest import login
