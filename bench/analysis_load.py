@@ -23,6 +23,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -72,6 +73,7 @@ def prepare(size: int) -> None:
     from tests.conftest import make_user
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG=0 serves the manifest
     sites, total = {}, 0
     for code, n in trial.SITES.items():
         if total + n <= size:
@@ -234,7 +236,8 @@ def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    log = open(Path(tempfile.gettempdir()) / "analysis_load_gunicorn.log", "a")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True, stderr=log)
     for _ in range(200):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -276,17 +279,17 @@ def run(seconds: float, clients: int) -> None:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
-            "DJANGO_SETTINGS_MODULE": "hfs_ecrf.settings",
+            "DJANGO_SETTINGS_MODULE": "bench._settings",
+            "PYTHONPATH": str(ROOT),
         }
         out = subprocess.run(
             [sys.executable, __file__, "--prepare", str(size)],
             env=env,
             cwd=ROOT,
             check=True,
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
         )
-        sys.stderr.write(out.stderr)
         lines = out.stdout.splitlines()
         sessions = tuple(next(x for x in lines if x.startswith("SESSIONS")).split()[1:3])
         forms = [
@@ -301,6 +304,7 @@ def run(seconds: float, clients: int) -> None:
             env=env,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             project = load_run(port, sessions, forms, clients, seconds, project=True)
