@@ -19,6 +19,8 @@ setup: $(VENV)/.installed
 	$(PY) manage.py seed_demo
 
 run: setup
+	@# the background worker computes the analysis results after each change of the data
+	$(PY) manage.py db_worker & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed test-sqlite test-postgres test-browser

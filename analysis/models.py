@@ -33,3 +33,50 @@ class ExportLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.export_format} ({self.rows} rows)"
+
+
+class AnalysisResult(models.Model):
+    """The results document computed on one data version, shared by every worker and restart.
+
+    Written by the background task only (``analysis.services.results_refresh``); requests read
+    the latest row and never compute the plan. Not study data, so not audited.
+    """
+
+    data_version = models.BigIntegerField(_("data version"), unique=True)
+    computed_at = models.DateTimeField(_("computed at"))
+    dataset_sha256 = models.CharField(_("dataset SHA-256"), max_length=64)
+    document = models.JSONField(_("results document"))
+    duration_seconds = models.FloatField(_("duration, s"))
+
+    class Meta:
+        ordering = ["-data_version"]
+        verbose_name = _("stored analysis results")
+        verbose_name_plural = _("stored analysis results")
+
+    def __str__(self) -> str:
+        return f"v{self.data_version} {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class StoredFigure(models.Model):
+    """One dashboard figure of one stored result, drawn in the background in one language."""
+
+    result = models.ForeignKey(
+        AnalysisResult, on_delete=models.CASCADE, related_name="figures", verbose_name=_("results")
+    )
+    language = models.CharField(_("language"), max_length=8)
+    name = models.CharField(_("figure"), max_length=40)
+    svg = models.TextField(_("SVG"), blank=True)
+    png = models.BinaryField(_("PNG"), blank=True, default=b"")
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["result", "language", "name"], name="one_figure_per_result_and_language"
+            )
+        ]
+        verbose_name = _("stored figure")
+        verbose_name_plural = _("stored figures")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from hfs_ecrf import hooks
+from hfs_ecrf.data_version import data_version_bump
 
 BULK_WRITE_REFUSED = (
     "Audited records are written one by one so that each change is in the audit trail."
@@ -92,7 +93,11 @@ def _set_flag(connection: Any, value: str) -> None:
 
 
 class AuditedModel(models.Model):
-    """Base for every model that holds study data."""
+    """Base for every model that holds study data.
+
+    Each save and delete also moves the data version on (``hfs_ecrf.data_version``), in the same
+    transaction and before the row is written.
+    """
 
     objects = AuditedManager()
     history = HistoricalRecords(inherit=True)
@@ -106,14 +111,20 @@ class AuditedModel(models.Model):
         # Locks and the database lock refuse here, so every write path is covered (hooks.py).
         hooks.check_write(self)
         created = self._state.adding
-        # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
-        with audited_write(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
-            super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            data_version_bump(using=using)
+            # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
+            with audited_write(using):
+                super().save(*args, **kwargs)
         hooks.after_save(self, created)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        with audited_write(kwargs.get("using") or router.db_for_write(type(self), instance=self)):
-            return super().delete(*args, **kwargs)
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            data_version_bump(using=using)
+            with audited_write(using):
+                return super().delete(*args, **kwargs)
 
     def save_audited(self, *, user: Any, reason: str = "", **kwargs: Any) -> None:
         """Save with the author and reason recorded in the history row."""

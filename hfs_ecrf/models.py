@@ -5,7 +5,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from hfs_ecrf.audit import AuditedManager
+from hfs_ecrf.data_version import DataVersion
 from hfs_ecrf.roles import CAPABILITIES
+
+__all__ = ["DataVersion", "SecurityEvent", "StudyPermission"]
 
 
 class StudyPermission(models.Model):

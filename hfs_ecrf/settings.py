@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "hfs_ecrf",
     "patients",
     "assessments",
@@ -118,6 +120,16 @@ DATABASES = {"default": _database_from_url(envstr("DATABASE_URL", "sqlite:///var
 # (hfs_ecrf/dbguard.py). Empty: no grants (one role owns and runs everything, e.g. SQLite).
 DATABASE_APP_ROLE = envstr("DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Background work (the analysis results after each change of the data) goes through Django's
+# tasks API; the database backend keeps the queue in the project's database and
+# `manage.py db_worker` runs it (`make run` starts one; run one next to gunicorn in production).
+TASKS = {
+    "default": {
+        "BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

@@ -13,10 +13,8 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from django.core.cache import cache
 from django.utils.dates import MONTHS_3
 from django.utils.text import capfirst
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from matplotlib.figure import Figure
 
@@ -76,19 +74,12 @@ def build_figure(name: str, results: dict[str, Any], dataset: Any) -> Figure:
 def render_figure(
     name: str, results: dict[str, Any], dataset: Any, fmt: str = "svg"
 ) -> str | bytes:
-    """Figure ``name`` as SVG text or PNG bytes. Drawn once per results document, language
-    and format (the results document is fixed for a data version), then served from cache."""
+    """Figure ``name`` as SVG text or PNG bytes (the background task stores both for every
+    results document and language: ``analysis.services.draw_figures``)."""
     if fmt not in FORMATS:
         raise KeyError(fmt)
-    sha = results.get("dataset_sha256")
-    key = f"analysis-figure:{sha}:{name}:{get_language()}:{fmt}" if sha else None
-    if key and (cached := cache.get(key)) is not None:
-        return cached
     drawn = build_figure(name, results, dataset)
-    content = figures.to_svg(drawn) if fmt == "svg" else figures.to_png(drawn)
-    if key:
-        cache.set(key, content, timeout=3600)
-    return content
+    return figures.to_svg(drawn) if fmt == "svg" else figures.to_png(drawn)
 
 
 def _section(results: dict[str, Any], key: str, title: str) -> dict[str, Any]:

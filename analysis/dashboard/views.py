@@ -1,18 +1,25 @@
+"""The dashboards read the stored results (``analysis.services.results_state``): a request never
+computes the plan. Until the first results are stored, a page says they are being computed; while
+newer data are being analysed, the pages show the latest results and say on which data version
+and when they were computed."""
+
 from __future__ import annotations
 
 import csv
 import json
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from analysis.dashboard import tables
-from analysis.dashboard.charts import FIGURES, FORMATS, render_figure
+from analysis.dashboard.charts import FIGURES, FORMATS
 from analysis.dashboard.labels import table_labels
-from analysis.services import current_results
+from analysis.dashboard.notes import page_notes, sections_of
+from analysis.services import ResultsState, results_state, stored_figures
 from hfs_ecrf.access import requires
 
 PAGES = {
@@ -33,6 +40,57 @@ PAGES = {
     "subgroups": (gettext_lazy("Subgroups"), ["subgroups"], ["forest"]),
     "safety": (gettext_lazy("Safety"), ["safety"], []),
 }
+# label keys of the sections whose name is not a table's
+SECTION_LABELS = {"mixed_model": "mixed", "correlation_matrix": "correlations"}
+NOT_COMPUTED = gettext_lazy(
+    "This table could not be built from the stored results; see the note above."
+)
+FIGURE_NOT_DRAWN = gettext_lazy("This figure could not be drawn from the stored results.")
+
+
+def _language() -> str:
+    return (get_language() or "ru").split("-")[0]
+
+
+def _computing(request: HttpRequest, state: ResultsState, title: Any, page: str) -> HttpResponse:
+    """The page shown before any results are stored (the background task is computing them)."""
+    context = {
+        "page": page,
+        "title": title,
+        "pages": [(k, v[0]) for k, v in PAGES.items()],
+        "data_version": state.data_version,
+    }
+    return render(request, "analysis/computing.html", context)
+
+
+def _status(state: ResultsState) -> dict[str, Any]:
+    result = state.result
+    return {
+        "data_version": result.data_version,
+        "computed_at": result.computed_at,
+        "current_version": state.data_version,
+        "stale": state.stale,
+        "data_cut": result.document["data_cut"],
+        "sha": result.dataset_sha256,
+    }
+
+
+def _notes(results: dict[str, Any], sections: list[str], labels: dict[str, str]) -> list[dict]:
+    def place(path: str) -> str:
+        return ": ".join(labels.get(SECTION_LABELS.get(p, p), p) for p in path.split(": "))
+
+    return [
+        {"text": gettext(note.text), "where": [place(w) for w in note.where], "failed": note.failed}
+        for note in page_notes(results, sections)
+    ]
+
+
+def _table(name: str, results: dict[str, Any], labels: dict[str, str]) -> tables.Table:
+    """The table, or, if the stored section lacks what it needs, an empty table with a note."""
+    try:
+        return tables.build_table(name, results, labels)
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return tables.Table(name, labels[name], "", None, [str(NOT_COMPUTED)])
 
 
 @require_GET
@@ -41,8 +99,17 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
     if page not in PAGES:
         raise Http404
     title, table_names, figure_names = PAGES[page]
-    results, dataset = current_results()
+    state = results_state()
+    if state.result is None:
+        return _computing(request, state, title, page)
+    results = state.result.document
     labels = table_labels()
+    drawn = stored_figures(state.result, figure_names, _language())
+    figures = []
+    for name in figure_names:
+        stored = drawn.get(name)
+        svg = stored.svg if stored is not None else ""
+        figures.append((name, mark_safe(svg) if svg else "", FIGURE_NOT_DRAWN))  # noqa: S308 - our SVG
     return render(
         request,
         "analysis/dashboard.html",
@@ -50,13 +117,10 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
             "page": page,
             "title": title,
             "pages": [(k, v[0]) for k, v in PAGES.items()],
-            "tables": [tables.build_table(name, results, labels) for name in table_names],
-            "figures": [
-                (name, mark_safe(render_figure(name, results, dataset)))  # noqa: S308 - our SVG, text escaped
-                for name in figure_names
-            ],
-            "data_cut": results["data_cut"],
-            "sha": results["dataset_sha256"],
+            "tables": [_table(name, results, labels) for name in table_names],
+            "figures": figures,
+            "notes": _notes(results, sections_of(table_names, figure_names), labels),
+            **_status(state),
         },
     )
 
@@ -64,18 +128,39 @@ def dashboard(request: HttpRequest, page: str = "overview") -> HttpResponse:
 @require_GET
 @requires("view_analysis")
 def results_json(request: HttpRequest) -> JsonResponse:
-    results, _dataset = current_results()
-    return JsonResponse(results, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    """The stored document with the data version and time it was computed on."""
+    state = results_state()
+    if state.result is None:
+        body = {
+            "status": "computing",
+            "detail": gettext("The results are being computed; try again in a minute."),
+            "current_data_version": state.data_version,
+        }
+        return JsonResponse(body, status=503)
+    result = state.result
+    body = {
+        "data_version": result.data_version,
+        "computed_at": result.computed_at.isoformat(),
+        "current_data_version": state.data_version,
+        "newer_data_being_analysed": state.stale,
+        "computation_seconds": round(result.duration_seconds, 3),
+        **result.document,
+    }
+    return JsonResponse(body, json_dumps_params={"ensure_ascii": False, "indent": 1})
 
 
 @require_GET
 @requires("view_analysis")
 def figure_file(request: HttpRequest, name: str, fmt: str = "svg") -> HttpResponse:
-    """Figure ``name`` drawn on the server, as SVG or PNG."""
+    """Figure ``name`` as drawn in the background for the stored results, as SVG or PNG."""
     if name not in FIGURES or fmt not in FORMATS:
         raise Http404
-    results, dataset = current_results()
-    response = HttpResponse(render_figure(name, results, dataset, fmt), content_type=FORMATS[fmt])
+    state = results_state()
+    stored = stored_figures(state.result, [name], _language()).get(name) if state.result else None
+    content = (stored.svg if fmt == "svg" else bytes(stored.png)) if stored is not None else ""
+    if not content:
+        return HttpResponse(str(FIGURE_NOT_DRAWN), status=503, content_type="text/plain")
+    response = HttpResponse(content, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
@@ -85,15 +170,23 @@ def figure_file(request: HttpRequest, name: str, fmt: str = "svg") -> HttpRespon
 def table_csv(request: HttpRequest, name: str) -> HttpResponse:
     if name not in tables.TABLES:
         raise Http404
-    results, _dataset = current_results()
-    table = tables.build_table(name, results, table_labels())
+    state = results_state()
+    if state.result is None:
+        return HttpResponse(
+            gettext("The results are being computed; try again in a minute."),
+            status=503,
+            content_type="text/plain",
+        )
+    results = state.result.document
+    table = _table(name, results, table_labels())
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
     writer.writerow(
         [
             f"# {table.title}; population {table.population}; "
-            f"n {json.dumps(table.n)}; data cut {results['data_cut']}"
+            f"n {json.dumps(table.n)}; data cut {results['data_cut']}; "
+            f"data version {state.result.data_version}"
         ]
     )
     writer.writerow(table.header)

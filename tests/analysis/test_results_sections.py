@@ -235,6 +235,9 @@ def test_end_to_end_drafts_excluded_no_baseline_b12_and_a_single_follow_up(site_
     assert mi["covariates_dropped"] == ["b12_pmol_l__V0"] and mi["patients_with_missing"] == 1
     assert sum(doc["primary"]["ancova"]["n"].values()) == 9
 
+    from analysis.services import results_refresh
+
+    results_refresh()  # what the background task does after the writes
     client = login(ivan)
     for page in ("overview", "primary", "secondary", "correlations", "regression", "mixed"):
         url = (
@@ -246,3 +249,9 @@ def test_end_to_end_drafts_excluded_no_baseline_b12_and_a_single_follow_up(site_
     for page in ("subgroups", "safety"):
         assert client.get(reverse("analysis:page", args=[page])).status_code == 200, page
     assert client.get(reverse("analysis:results_json")).json()["drafts_excluded"]["total"] == 11
+    from django.utils import translation
+
+    with translation.override("ru"):
+        not_identifiable = translation.gettext(notes.MIXED_NOT_IDENTIFIABLE)
+    mixed = client.get(reverse("analysis:page", args=["mixed"])).content.decode()
+    assert 'data-testid="section-notes"' in mixed and not_identifiable in mixed

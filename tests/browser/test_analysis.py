@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.services import results_refresh
 from demo.seed import seed_accounts, seed_cohort
 from tests.conftest import browser_login
 
@@ -15,6 +16,7 @@ PASSWORD = "browser-test-password"
 def test_investigator_sees_figures_and_downloads_svg_and_png(page, tmp_path):
     sites = seed_accounts(PASSWORD)
     seed_cohort(patients=12, seed=8, sites=sites)
+    results_refresh()  # what the background worker does after the writes
     browser_login(page, "investigator", PASSWORD)
     page.get_by_test_id("lang-en").click()
     page.wait_for_load_state()

@@ -1,10 +1,10 @@
 """The README's production section, run for real (issue 10, point 1).
 
-DEBUG=0, a generated SECRET_KEY, `migrate`, `collectstatic`, `check --deploy` and gunicorn on a
-free loopback port, against a database of its own in the PostgreSQL cluster of the test run.
+DEBUG=0, a generated SECRET_KEY, `migrate`, `collectstatic`, `check --deploy`, gunicorn on a
+free loopback port and the background worker (`db_worker`), against a database of its own in the PostgreSQL cluster of the test run.
 Then a plain HTTP client, playing the TLS proxy (X-Forwarded-Proto, X-Forwarded-For, Host) and the
 browser (cookie jar, CSRF), logs in, loads the patient list, saves a visit form, opens /analysis/
-and fetches a static file that whitenoise serves compressed under its hashed name.
+once the worker has stored the results, and fetches a static file that whitenoise serves compressed under its hashed name.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def test_the_readme_production_commands_are_the_ones_this_test_runs():
         "python manage.py collectstatic --noinput",
         "python manage.py check --deploy",
         "gunicorn hfs_ecrf.wsgi --bind 127.0.0.1:8000 --workers 3 --timeout 120",
+        "python manage.py db_worker --no-reload",
     ]
     exported = (ROOT / "README.md").read_text().split("## Production", 1)[1]
     for name in (
@@ -130,7 +131,9 @@ def production(prod_database, tmp_path):
     }
     python = [sys.executable]
     commands = readme_commands()
-    for command in commands[:-1]:
+    # the last two run side by side for good: gunicorn and the background worker
+    *setup, serve, work = commands
+    for command in setup:
         output = _run(python + shlex.split(command)[1:], as_owner if "migrate" in command else env)
         if "check --deploy" in command:
             assert "System check identified no issues" in output, output
@@ -140,10 +143,13 @@ def production(prod_database, tmp_path):
         [*python, "manage.py", "seed_demo", "--patients", "24", "--password", DEMO_PASSWORD],
         {**env, "DEBUG": "1"},
     )
-    gunicorn = shlex.split(commands[-1].replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
+    gunicorn = shlex.split(serve.replace("127.0.0.1:8000", f"127.0.0.1:{port}"))
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(  # noqa: S603
         [str(BIN / gunicorn[0]), *gunicorn[1:]], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    worker = subprocess.Popen(  # noqa: S603
+        python + shlex.split(work)[1:], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -158,12 +164,13 @@ def production(prod_database, tmp_path):
                 time.sleep(0.5)
         yield base, prod_database, tmp_path / "gunicorn.log"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        for process in (server, worker):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
         log.close()
 
 
@@ -246,11 +253,17 @@ def test_the_production_path_serves_the_app(production):
     status, headers, body = clinician.request(form_path, fields)
     assert status == 302, body.decode()[:3000]
 
-    # analysis, as the investigator
+    # analysis, as the investigator: the worker stores the results of the saved data
     investigator = Browser(base)
     investigator.login("investigator")
-    status, _, body = investigator.get("/analysis/")
-    assert status == 200, log.read_text()[-5000:]
+    deadline = time.monotonic() + 240
+    while True:
+        status, _, body = investigator.get("/analysis/")
+        assert status == 200, log.read_text()[-5000:]
+        if b'data-testid="results-version"' in body:
+            break
+        assert time.monotonic() < deadline, "no stored results: " + log.read_text()[-5000:]
+        time.sleep(2)
 
     # a static file under its hashed name, compressed by whitenoise
     css = re.search(r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css)"', page)

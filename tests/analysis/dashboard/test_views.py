@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from analysis.services import results_refresh
 from demo.seed import seed_accounts, seed_cohort
 from tests.conftest import login
 
@@ -15,6 +16,7 @@ def cohort(db):
     cache.clear()
     sites = seed_accounts("cohort-password-1")
     seed_cohort(patients=16, seed=5, sites=sites)
+    results_refresh()  # what the background task does after the writes
     return sites
 
 
