@@ -20,8 +20,8 @@ from analysis.services import results_refresh
 from analysis.tasks import results_refresh_task
 from assessments.models import SpasmAssessment
 from assessments.services import crf_save
-from hfs_ecrf.data_version import data_version_current
 from demo.seed import seed_accounts, seed_cohort
+from hfs_ecrf.data_version import data_version_current
 from patients.models import Allocation, Patient, Screening, Site
 from tests.conftest import login
 

@@ -1,10 +1,12 @@
 """The README's production section, run for real (issue 10, point 1).
 
 DEBUG=0, a generated SECRET_KEY, `migrate`, `collectstatic`, `check --deploy`, gunicorn on a
-free loopback port and the background worker (`db_worker`), against a database of its own in the PostgreSQL cluster of the test run.
+free loopback port and the background worker (`db_worker`), against a database of its own in the
+PostgreSQL cluster of the test run.
 Then a plain HTTP client, playing the TLS proxy (X-Forwarded-Proto, X-Forwarded-For, Host) and the
 browser (cookie jar, CSRF), logs in, loads the patient list, saves a visit form, opens /analysis/
-once the worker has stored the results, and fetches a static file that whitenoise serves compressed under its hashed name.
+once the worker has stored the results, and fetches a static file that whitenoise serves
+compressed under its hashed name.
 """
 
 from __future__ import annotations
