@@ -74,13 +74,16 @@ def run(patients: int, repeat: int, profile: str | None) -> None:
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import CaptureQueriesContext
 
-    setup_test_environment()
+    # no setup_test_environment(): its instrumented template rendering would be measured too
     _setup(patients)
     client = Client(HTTP_HOST="testserver", secure=True)
     client.force_login(User.objects.get(username="bench_dm"))
     profiler = cProfile.Profile() if profile else None
+    if os.environ.get("PROBE"):  # experiments: a script run with the logged-in client
+        exec(Path(os.environ["PROBE"]).read_text(), {"client": client})  # noqa: S102
+        return
     print(f"{patients} patients, {repeat} requests per querystring, DEBUG=0, in-process")
     print(f"{'page':<10} {'CPU ms/request':>15} {'min':>6} {'max':>6} {'queries':>8}")
     for kind, options in PAGES.items():
@@ -92,6 +95,9 @@ def run(patients: int, repeat: int, profile: str | None) -> None:
             with CaptureQueriesContext(connection) as captured:
                 client.get(path)
             queries.append(len(captured))
+            if os.environ.get("SHOW_QUERIES") == kind:
+                for q in captured.captured_queries:
+                    print("   ", q["sql"][:300])
             times = []
             for _ in range(repeat):
                 if profiler and kind == profile:
@@ -108,8 +114,25 @@ def run(patients: int, repeat: int, profile: str | None) -> None:
             f" {max(per_option):>6.1f} {max(queries):>8}"
         )
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(30)
+        by_area: dict[str, float] = {}
+        for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+            by_area[_area(filename)] = by_area.get(_area(filename), 0.0) + tottime
+        calls = sum(len(v) for v in [PAGES[profile]]) * repeat
+        print("CPU ms per request by where the time is spent (own time):")
+        for area, seconds in sorted(by_area.items(), key=lambda kv: -kv[1])[:20]:
+            print(f"  {seconds / calls * 1000:7.2f}  {area}")
+
+
+def _area(filename: str) -> str:
+    if "site-packages/" in filename:
+        parts = filename.split("site-packages/", 1)[1].split("/")
+        return "/".join(parts[:2]) if parts[0] == "django" else parts[0]
+    if str(ROOT) in filename:
+        return filename.replace(str(ROOT) + "/", "")
+    return "python stdlib/builtins"
 
 
 def main() -> None:
