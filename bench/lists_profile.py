@@ -82,7 +82,7 @@ def run(patients: int, repeat: int, profile: str | None) -> None:
     client.force_login(User.objects.get(username="bench_dm"))
     profiler = cProfile.Profile() if profile else None
     if os.environ.get("PROBE"):  # experiments: a script run with the logged-in client
-        exec(Path(os.environ["PROBE"]).read_text(), {"client": client})  # noqa: S102
+        exec(Path(os.environ["PROBE"]).read_text(), {"client": client, "__name__": "probe"})  # noqa: S102
         return
     print(f"{patients} patients, {repeat} requests per querystring, DEBUG=0, in-process")
     print(f"{'page':<10} {'CPU ms/request':>15} {'min':>6} {'max':>6} {'queries':>8}")
@@ -117,6 +117,8 @@ def run(patients: int, repeat: int, profile: str | None) -> None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(60)
         stats.sort_stats("tottime").print_stats(30)
+        for name in filter(None, os.environ.get("CALLERS", "").split(",")):
+            stats.print_callers(name)
         by_area: dict[str, float] = {}
         for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
             by_area[_area(filename)] = by_area.get(_area(filename), 0.0) + tottime
