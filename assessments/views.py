@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from assessments import blank_forms as paper
-from assessments import flow, safety, selectors, services
+from assessments import flow, safety, selectors, services, status_grid
 from assessments.filters import PatientFilter
 from assessments.forms import PATIENT_RECORD_FORMS, QUESTIONNAIRES, VisitForm, crf_form_class
 from assessments.models import CRF_MODELS, Visit
@@ -176,7 +176,7 @@ def record_status(request: HttpRequest) -> HttpResponse:
         request,
         "assessments/record_status.html",
         {
-            "grid": selectors.visit_grid(list(page.object_list)),
+            "grid": status_grid.with_badges(selectors.visit_grid(list(page.object_list))),
             "schedule": SCHEDULE,
             "page": page,
             "filter": filterset,

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, Visit
+from hfs_ecrf.audit import audited_write
 from patients.models import (
     Allocation,
     AllocationList,
@@ -43,7 +44,8 @@ def copy_rows(model, rows: list[dict]) -> None:
         writer.writerow(values)
     out.seek(0)
     columns = ",".join(f'"{f.column}"' for f in fields)
-    with connection.cursor() as cursor:
+    # The database's audit guard refuses raw writes; this throwaway database is loaded on purpose.
+    with audited_write(connection.alias), connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY \"{model._meta.db_table}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
             out,

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from hfs_ecrf.backends import group_names
 from hfs_ecrf.roles import GROUP_NAMES, Role
 
 ROLE_LABELS = {
@@ -36,7 +37,7 @@ def role_of(user: Any) -> Role | None:
     cached = getattr(user, "_study_role", False)
     if cached is not False:
         return cached
-    names = {g.name for g in user.groups.all()}
+    names = group_names(user)  # read with the permissions (one query per request)
     roles = {_GROUP_TO_ROLE[n] for n in names if n in _GROUP_TO_ROLE}
     user._study_role = next((r for r in _ROLE_ORDER if r in roles), None)
     return user._study_role

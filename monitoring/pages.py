@@ -6,6 +6,8 @@ forms from assessments, baseline B12 and randomisation state from randomisation)
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -15,11 +17,12 @@ from assessments.filters import PatientFilter
 from assessments.models import CRF_MODELS
 from assessments.selectors import patient_progress, patients_with_visits, visit_grid
 from hfs_ecrf.access import arm_visible, can, requires, role_of
-from hfs_ecrf.lists import paginate
+from hfs_ecrf.lists import UrlPattern, paginate
 from monitoring import worklists
 from monitoring.forms import AuditFilterForm
 from monitoring.guards import active_study_lock
 from monitoring.patient_audit import patient_audit
+from patients.models import Arm, PatientStatus
 from randomisation import selectors as randomisation_selectors
 from randomisation import services as randomisation_services
 
@@ -51,18 +54,43 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         request.GET, queryset=patients_with_visits(request.user), user=request.user
     )
     page = paginate(request, filterset.rows)
-    rows = [(p, patient_progress(p)) for p in page.object_list]
+    patients = list(page.object_list)
     return render(
         request,
         "monitoring/patient_list.html",
         {
-            "rows": rows,
-            "patients": [patient for patient, _ in rows],
+            "rows": _patient_rows(patients),
+            "patients": patients,
             "page": page,
             "filter": filterset,
             "show_arm": arm_visible(request.user),
         },
     )
+
+
+def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
+    """What each row of the patient list shows, as plain strings: one ``reverse()`` and one
+    translation per label for the page, not per row."""
+    url = UrlPattern("monitoring:patient_detail", 1)
+    status_labels = {value: str(label) for value, label in PatientStatus.choices}
+    arm_labels = {value: str(label) for value, label in Arm.choices}
+    rows = []
+    for patient in patients:
+        progress = patient_progress(patient)
+        allocation = patient.allocation_or_none
+        nxt = progress.next_visit
+        rows.append(
+            {
+                "pk": patient.pk,
+                "study_id": patient.study_id,
+                "url": url(patient.study_id),
+                "site": patient.site.code,
+                "status": status_labels[progress.status],
+                "arm": arm_labels.get(allocation.arm, allocation.arm) if allocation else "—",
+                "next_visit": f"{nxt[0]} · {nxt[1]:%Y-%m-%d}" if nxt else "—",
+            }
+        )
+    return rows
 
 
 @require_GET

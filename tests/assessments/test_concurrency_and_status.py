@@ -84,3 +84,22 @@ def test_record_status_shows_each_forms_state(alice, site_a):
     assert patient.study_id in body
     assert 'class="badge state-complete' in body
     assert "state-not_started" in body
+
+
+def test_record_status_cells_link_each_form_with_its_badge(alice, site_a):
+    """Badges built once per page are the template tag's badges; each links to its form."""
+    from assessments.templatetags.study_states import form_title, state_badge
+
+    factories.allocation_list(["SMR"])
+    patient = factories.randomised(site_a, alice)
+    login(alice).post(
+        reverse("assessments:crf", args=[patient.study_id, "V0", "spasm"]),
+        {"action": "complete", "base_version": 0, **SPASM},
+    )
+    body = login(alice).get(reverse("assessments:status")).content.decode()
+    url = reverse("assessments:crf", args=[patient.study_id, "V0", "spasm"])
+    badge = state_badge("complete", form_title("spasm"))
+    assert f'<a href="{url}" class="text-decoration-none">{badge}</a> ' in body
+    # a visit not yet started: badges without links
+    assert f"{state_badge('not_started', form_title('spasm'))} " in body
+    assert reverse("assessments:crf", args=[patient.study_id, "V3", "spasm"]) not in body
