@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import DatabaseError, connections, migrations, models, router, transaction
-from django.utils.translation import gettext_lazy as _
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import date, timedelta
 from contextlib import nullcontext
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
