@@ -47,6 +47,7 @@ from assessments.schedule import VISITS
 from hfs_ecrf import write_scope
 from hfs_ecrf.audit import bulk_audited_writes
 from hfs_ecrf.data_version import data_version_bump
+from hfs_ecrf.forms import validation_form
 from hfs_ecrf.validation import warnings_reported_to
 from monitoring.guards import import_scope
 from patients import services as patient_services
@@ -137,7 +138,13 @@ def _clean(row: dict[str, str]) -> dict[str, str]:
 
 @cache
 def _crf_form(model: type) -> type:
-    return crf_form_class(model)
+    return validation_form(crf_form_class(model))
+
+
+@cache
+def _form(form_class: type) -> type:
+    """The form as the web page validates it, without deep copies of its fields (never shown)."""
+    return validation_form(form_class)
 
 
 class _Importer:
@@ -275,7 +282,8 @@ class _Importer:
         history_data = self._form_data(MedicalHistoryForm, history_columns, row, number, file)
         if consent_data is None or history_data is None:
             return None
-        consent, history = ConsentForm(consent_data), MedicalHistoryForm(history_data)
+        consent = _form(ConsentForm)(consent_data)
+        history = _form(MedicalHistoryForm)(history_data)
         if not (consent.is_valid() & history.is_valid()):
             self._field_errors(file, number, consent.errors.items(), consent_columns, row)
             self._field_errors(file, number, history.errors.items(), history_columns, row)
@@ -364,7 +372,7 @@ class _Importer:
         data = self._form_data(VisitForm, columns, row, number, file)
         if data is None:
             return
-        form = VisitForm(data, instance=Visit(patient=patient, code=code))
+        form = _form(VisitForm)(data, instance=Visit(patient=patient, code=code))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
@@ -442,7 +450,7 @@ class _Importer:
         data = self._form_data(form_class, columns, row, number, file)
         if data is None:
             return
-        form = form_class(data, instance=form_class._meta.model(patient=patient))
+        form = _form(form_class)(data, instance=form_class._meta.model(patient=patient))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
@@ -464,7 +472,7 @@ class _Importer:
         data = self._form_data(WithdrawalForm, columns, row, number, file)
         if data is None or not any(data.values()):
             return
-        form = WithdrawalForm(data, instance=Withdrawal(patient=patient))
+        form = _form(WithdrawalForm)(data, instance=Withdrawal(patient=patient))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
