@@ -126,7 +126,7 @@ def visit_save(
     """
     current = locked(visit)
     check_version(current, base_version)
-    if visit.pk is None and Withdrawal.objects.filter(patient=visit.patient).exists():
+    if visit.pk is None and _withdrawn(visit.patient):
         raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
     errors = visit_date_problems(visit.patient, visit.visit_date)
     if not reason.strip() and current is not None and _visit_edit_needs_reason(current, visit):
@@ -162,6 +162,36 @@ def _visit_edit_needs_reason(current: Visit, visit: Visit) -> bool:
 _NOT_LOOKED_UP = object()
 
 
+def _saved_forms(patient_id: int) -> dict | None:
+    """Inside ``write_scope.bulk_writes()``: the forms saved so far of a patient created there,
+    by (model, visit code); None when the database must be asked."""
+    memo = write_scope.memo("assessments.patient_forms")
+    if memo is None or memo.get("patient") != patient_id:
+        return None
+    return memo["forms"] if write_scope.created_here(Patient, patient_id) else None
+
+
+def _remember_form(form: CaseReportForm) -> None:
+    memo = write_scope.memo("assessments.patient_forms")
+    if memo is None:
+        return
+    patient_id = form.visit.patient_id
+    if memo.get("patient") != patient_id:  # one patient at a time: the import goes by patient
+        left = memo.setdefault("left", set())  # patients whose forms were let go: ask the database
+        left.add(memo.get("patient"))
+        memo.update(patient=None, forms={})
+        if patient_id in left or not write_scope.created_here(Patient, patient_id):
+            return
+        memo["patient"] = patient_id
+    memo["forms"][(type(form), form.visit.code)] = form
+
+
+def _withdrawn(patient: Patient) -> bool:
+    if write_scope.created_here(Patient, patient.pk) and write_scope.none_created(Withdrawal):
+        return False  # created in this bulk import, and no withdrawal saved there yet
+    return Withdrawal.objects.filter(patient=patient).exists()
+
+
 def previous_form(form: CaseReportForm) -> CaseReportForm | None:
     """The same form at the nearest earlier visit that has it (for soft warnings). While
     ``crf_save`` saves the form, the one it looked up (its after-save hooks ask again)."""
@@ -170,6 +200,10 @@ def previous_form(form: CaseReportForm) -> CaseReportForm | None:
         return looked_up
     model = type(form)
     codes = VISIT_CODES[: VISIT_CODES.index(form.visit.code)]
+    saved = _saved_forms(form.visit.patient_id)
+    if saved is not None:  # a patient created in this bulk import: its forms are all here
+        present = [code for code in codes if (model, code) in saved]
+        return saved[(model, max(present))] if present else None
     return (
         model.objects.filter(visit__patient_id=form.visit.patient_id, visit__code__in=codes)
         .order_by("-visit__code")
@@ -256,6 +290,7 @@ def crf_save(
             form.save_audited(user=user, reason=history_reason)
     finally:
         form.__dict__.pop("_previous_form", None)
+    _remember_form(form)
     return form
 
 

@@ -212,7 +212,7 @@ class AuditedModel(models.Model):
             # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
             with audited_write(using):
                 super().save(*args, **kwargs)
-        write_scope.saved(self)
+        write_scope.saved(self, created=created)
         hooks.after_save(self, created)
 
     def clean_fields(self, exclude: Any = None) -> None:

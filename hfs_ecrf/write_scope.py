@@ -43,6 +43,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 class _Scope:
     using: str
     known: set[tuple[type, Any]] = field(default_factory=set)
+    created: set[tuple[type, Any]] = field(default_factory=set)
+    created_models: set[type] = field(default_factory=set)
+    memos: dict[str, dict] = field(default_factory=dict)
     history: dict[type, list] = field(default_factory=lambda: defaultdict(list))
     held: int = 0
     after_flush: list[tuple[Callable[..., None], dict]] = field(default_factory=list)
@@ -98,9 +101,36 @@ def know(*objs: models.Model) -> None:
         scope.known.update((type(obj)._meta.concrete_model, obj.pk) for obj in objs)
 
 
-def saved(obj: models.Model) -> None:
+def saved(obj: models.Model, *, created: bool) -> None:
     """A row saved in the scope (called by the audited save)."""
-    know(obj)
+    scope = _scope.get()
+    if scope is None:
+        return
+    model = type(obj)._meta.concrete_model
+    scope.known.add((model, obj.pk))
+    if created:
+        scope.created.add((model, obj.pk))
+        scope.created_models.add(model)
+
+
+def created_here(model: type, pk: Any) -> bool:
+    """Whether the row was inserted in this scope: then every row that refers to it was written
+    in this scope too (no one else can see it yet), so what the scope saved is all there is."""
+    scope = _scope.get()
+    return scope is not None and (model._meta.concrete_model, pk) in scope.created
+
+
+def none_created(model: type) -> bool:
+    """Inside the scope: no row of ``model`` has been inserted in it."""
+    scope = _scope.get()
+    return scope is not None and model._meta.concrete_model not in scope.created_models
+
+
+def memo(name: str) -> dict | None:
+    """A dict kept for the scope's duration under ``name`` (None outside the scope), for a layer
+    to remember what it saved (e.g. the forms of the patient being imported)."""
+    scope = _scope.get()
+    return None if scope is None else scope.memos.setdefault(name, {})
 
 
 def known_foreign_keys(obj: models.Model) -> set[str]:
