@@ -71,7 +71,9 @@ class CrfFormBase(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
         for name, field in fields.items():
             if name.endswith("_unit"):  # units in the user's language, codes stored
                 field.choices = [(v, UNIT_LABELS.get(v, v)) for v, _label in field.choices]
-            if isinstance(field.widget, forms.DateInput) and not isinstance(field.widget, DateInput):
+            if isinstance(field.widget, forms.DateInput) and not isinstance(
+                field.widget, DateInput
+            ):
                 field.widget = DateInput()
             elif isinstance(field.widget, forms.TimeInput) and not isinstance(
                 field.widget, TimeInput
@@ -84,9 +86,7 @@ class CrfFormBase(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
                     label=_("missing-data code"),
                     choices=[("", _("no code"))] + list(MissingCode.choices),
                     required=False,
-                    widget=forms.Select(
-                        attrs={"class": "form-select form-select-sm missing-code"}
-                    ),
+                    widget=forms.Select(attrs={"class": "form-select form-select-sm missing-code"}),
                 ),
             )
 

@@ -10,6 +10,8 @@ writes only from ``AuditedModel.save``/``delete``, and the application's role ow
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -152,6 +154,11 @@ def bulk_audited_writes(*, using: str = "default") -> Iterator[None]:
             lazy.switch(False)
 
 
+@functools.cache
+def _history_model(model: type, manager_name: str) -> type:
+    return inspect.getattr_static(model, manager_name).model
+
+
 class AuditHistory(HistoricalRecords):
     """django-simple-history's records; inside ``write_scope.bulk_writes()`` the row of each save
     is built here exactly as simple-history builds it and inserted in bulk with the others."""
@@ -163,11 +170,12 @@ class AuditHistory(HistoricalRecords):
         history_date = getattr(instance, "_history_date", timezone.now())
         history_user = self.get_history_user(instance)
         reason = self.get_change_reason_for_object(instance, history_type, using)
-        manager = getattr(instance, self.manager_name)
+        # the historical model, without building a manager class as the descriptor does
+        model = _history_model(type(instance), self.manager_name)
         attrs = {f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)}
-        if getattr(manager.model, "history_relation", None) is not None:
+        if getattr(model, "history_relation", None) is not None:
             attrs["history_relation"] = instance
-        history_instance = manager.model(
+        history_instance = model(
             history_date=history_date,
             history_type=history_type,
             history_user=history_user,
@@ -175,7 +183,7 @@ class AuditHistory(HistoricalRecords):
             **attrs,
         )
         sent = {
-            "sender": manager.model,
+            "sender": model,
             "instance": instance,
             "history_date": history_date,
             "history_user": history_user,
