@@ -20,9 +20,11 @@ from patients.models import Consent, Patient, Site
 from tests.analysis.test_import_strict import _row, _text
 
 # Queries per imported patient of the file below (one patient: screening, patient, consent,
-# history, allocation, 4 visits, 4 spasm forms). Before the bulk pass: about 10 per save.
-MAX_QUERIES_PER_PATIENT = 22
-VISITS = [("V0", "0", "40"), ("V1", "28", "36"), ("V2", "56", "20"), ("V3", "84", "18")]
+# history, allocation slot and allocation, 4 visits, 4 spasm forms, a query with its message).
+# Before the bulk pass: about 10 per save, 200 in all.
+MAX_QUERIES_PER_PATIENT = 23
+# V2 drops by 56 mm from V1: a soft warning found against the previous visit's form
+VISITS = [("V0", "0", "80"), ("V1", "28", "76"), ("V2", "56", "20"), ("V3", "84", "18")]
 
 
 @pytest.fixture
@@ -54,9 +56,10 @@ def test_queries_per_patient_are_pinned_and_flat(target, tmp_path):
     first = _queries(_file(tmp_path, 1, 5), target)
     second = _queries(_file(tmp_path, 101, 10), target)
     third = _queries(_file(tmp_path, 201, 20), target)
-    per_patient = (third - second) / 10
-    assert second - first == 5 * per_patient  # the same cost for every patient
-    assert per_patient <= MAX_QUERIES_PER_PATIENT, per_patient
+    at_10, at_20 = (second - first) / 5, (third - second) / 10
+    # the same cost for every patient (history rows go in batches, so a fraction may differ)
+    assert abs(at_20 - at_10) <= 0.5, (at_10, at_20)
+    assert round(max(at_10, at_20)) <= MAX_QUERIES_PER_PATIENT, (at_10, at_20)
     assert Patient.objects.count() == 35 and SpasmAssessment.objects.count() == 35 * 4
 
 
@@ -69,9 +72,15 @@ def test_bulk_pass_writes_what_row_by_row_saving_writes(target, tmp_path):
         for obj in model.objects.all():
             (record,) = obj.history.all()  # one history row per saved row
             assert record.history_type == "+" and record.history_user == target
-            assert record.history_change_reason in {"imported from long1.csv", "raised automatically"}
-    # the soft warnings (a large drop of spasm frequency) were raised as queries, as in the UI
-    assert DataQuery.objects.count() == len(report.warnings) > 0
+            reason = record.history_change_reason
+            assert reason.startswith("imported from long1.csv") or reason == "raised automatically"
+    # the soft warning (V2 against V1, the previous form) reported and raised as a query
+    assert [(w.row, w.variable) for w in report.warnings] == [
+        (4, "vas_frequency"),
+        (8, "vas_frequency"),
+        (12, "vas_frequency"),
+    ]
+    assert DataQuery.objects.filter(visit__code="V2", field_name="vas_frequency").count() == 3
 
 
 def test_a_file_with_errors_reports_every_error(target, tmp_path):
@@ -80,5 +89,5 @@ def test_a_file_with_errors_reports_every_error(target, tmp_path):
     with pytest.raises(ImportAborted) as aborted, translation.override("en"):
         import_data(path, user=target, accept_warnings=True)
     errors = aborted.value.report.errors
-    assert [(e.row, e.column) for e in errors] == [(3, "vas_frequency"), (11, "vas_intensity")]
+    assert [(e.row, e.variable) for e in errors] == [(3, "vas_frequency"), (11, "vas_intensity")]
     assert not Patient.objects.exists() and not Visit.objects.exists()
