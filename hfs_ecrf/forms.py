@@ -90,13 +90,24 @@ class StudyModelForm(forms.ModelForm):
             cls.prepare_fields(cls.base_fields)
             cls._fields_prepared = True
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # choices read from the database: per form
+            if isinstance(field.widget, forms.RadioSelect) and _from_database(field):
+                field.choices = [(v, label) for v, label in field.choices if v != ""]
 
     @classmethod
     def prepare_fields(cls, fields: dict[str, forms.Field]) -> None:
         """Adjust the class's fields once (subclasses extend it; it must be idempotent)."""
         for field in fields.values():
-            if isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
+            if (
+                isinstance(field.widget, forms.RadioSelect)
+                and hasattr(field, "choices")
+                and not _from_database(field)
+            ):
                 field.choices = [(v, label) for v, label in field.choices if v != ""]
+
+
+def _from_database(field: forms.Field) -> bool:
+    return isinstance(field, forms.ModelChoiceField)
 
 
 class _SharedFields(dict):
