@@ -5,7 +5,7 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from assessments.bands import unit_label
+from assessments.bands import UNIT_LABELS
 from assessments.instruments import seriousness
 from assessments.models import (
     AdverseEvent,
@@ -61,21 +61,33 @@ class CrfFormBase(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["not_done_reason"].initial = self.instance.not_done_reason
-        for name, field in self.fields.items():
-            if name.endswith("_unit"):  # units in the user's language, codes stored
-                field.choices = [(v, unit_label(v)) for v, _label in field.choices]
-            if isinstance(field.widget, forms.DateInput):
-                field.widget = DateInput()
-            elif isinstance(field.widget, forms.TimeInput):
-                field.widget = TimeInput()
         codes = self.instance.missing_codes or {}
         for name in self._meta.model.codable_fields():
-            self.fields[code_field_name(name)] = forms.ChoiceField(
-                label=_("missing-data code"),
-                choices=[("", _("no code"))] + list(MissingCode.choices),
-                required=False,
-                initial=codes.get(name, ""),
-                widget=forms.Select(attrs={"class": "form-select form-select-sm missing-code"}),
+            self.fields[code_field_name(name)].initial = codes.get(name, "")
+
+    @classmethod
+    def prepare_fields(cls, fields):
+        super().prepare_fields(fields)
+        for name, field in fields.items():
+            if name.endswith("_unit"):  # units in the user's language, codes stored
+                field.choices = [(v, UNIT_LABELS.get(v, v)) for v, _label in field.choices]
+            if isinstance(field.widget, forms.DateInput) and not isinstance(
+                field.widget, DateInput
+            ):
+                field.widget = DateInput()
+            elif isinstance(field.widget, forms.TimeInput) and not isinstance(
+                field.widget, TimeInput
+            ):
+                field.widget = TimeInput()
+        for name in cls._meta.model.codable_fields():
+            fields.setdefault(
+                code_field_name(name),
+                forms.ChoiceField(
+                    label=_("missing-data code"),
+                    choices=[("", _("no code"))] + list(MissingCode.choices),
+                    required=False,
+                    widget=forms.Select(attrs={"class": "form-select form-select-sm missing-code"}),
+                ),
             )
 
     def clean(self):
@@ -120,10 +132,11 @@ class VisitForm(VersionedFormMixin, SoftWarningsMixin, StudyModelForm):
         fields = ["visit_date", "status", "missed_reason"]
         widgets = {"visit_date": DateInput(), "status": forms.RadioSelect}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [
-            c for c in self.fields["status"].choices if c[0] != Visit.Status.EXPECTED
+    @classmethod
+    def prepare_fields(cls, fields):
+        super().prepare_fields(fields)
+        fields["status"].choices = [
+            c for c in fields["status"].choices if c[0] != Visit.Status.EXPECTED
         ]
 
     def clean(self):

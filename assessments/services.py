@@ -16,6 +16,7 @@ from assessments.instruments import hdrs, seriousness
 from assessments.models import CRF_MODELS, CaseReportForm, FormStatus, Hdrs17, Visit
 from assessments.models.records import AdverseEvent, SuicideItemReview, TreatmentExposure
 from assessments.schedule import VISIT_CODES, VISITS, in_window
+from hfs_ecrf import write_scope
 from hfs_ecrf.audit import changed_fields
 from hfs_ecrf.submissions import first_record
 from hfs_ecrf.validation import refuse_unconfirmed
@@ -107,7 +108,7 @@ def visit_window_warning(visit: Visit) -> str | None:
     )
 
 
-@transaction.atomic
+@write_scope.atomic
 def visit_save(
     *,
     visit: Visit,
@@ -125,7 +126,7 @@ def visit_save(
     """
     current = locked(visit)
     check_version(current, base_version)
-    if visit.pk is None and Withdrawal.objects.filter(patient=visit.patient).exists():
+    if visit.pk is None and _withdrawn(visit.patient):
         raise ValidationError(WITHDRAWN_NO_NEW_VISITS)
     errors = visit_date_problems(visit.patient, visit.visit_date)
     if not reason.strip() and current is not None and _visit_edit_needs_reason(current, visit):
@@ -158,10 +159,51 @@ def _visit_edit_needs_reason(current: Visit, visit: Visit) -> bool:
     )
 
 
+_NOT_LOOKED_UP = object()
+
+
+def _saved_forms(patient_id: int) -> dict | None:
+    """Inside ``write_scope.bulk_writes()``: the forms saved so far of a patient created there,
+    by (model, visit code); None when the database must be asked."""
+    memo = write_scope.memo("assessments.patient_forms")
+    if memo is None or memo.get("patient") != patient_id:
+        return None
+    return memo["forms"] if write_scope.created_here(Patient, patient_id) else None
+
+
+def _remember_form(form: CaseReportForm) -> None:
+    memo = write_scope.memo("assessments.patient_forms")
+    if memo is None:
+        return
+    patient_id = form.visit.patient_id
+    if memo.get("patient") != patient_id:  # one patient at a time: the import goes by patient
+        left = memo.setdefault("left", set())  # patients whose forms were let go: ask the database
+        left.add(memo.get("patient"))
+        memo.update(patient=None, forms={})
+        if patient_id in left or not write_scope.created_here(Patient, patient_id):
+            return
+        memo["patient"] = patient_id
+    memo["forms"][(type(form), form.visit.code)] = form
+
+
+def _withdrawn(patient: Patient) -> bool:
+    if write_scope.created_here(Patient, patient.pk) and write_scope.none_created(Withdrawal):
+        return False  # created in this bulk import, and no withdrawal saved there yet
+    return Withdrawal.objects.filter(patient=patient).exists()
+
+
 def previous_form(form: CaseReportForm) -> CaseReportForm | None:
-    """The same form at the nearest earlier visit that has it (for soft warnings)."""
+    """The same form at the nearest earlier visit that has it (for soft warnings). While
+    ``crf_save`` saves the form, the one it looked up (its after-save hooks ask again)."""
+    looked_up = form.__dict__.get("_previous_form", _NOT_LOOKED_UP)
+    if looked_up is not _NOT_LOOKED_UP:
+        return looked_up
     model = type(form)
     codes = VISIT_CODES[: VISIT_CODES.index(form.visit.code)]
+    saved = _saved_forms(form.visit.patient_id)
+    if saved is not None:  # a patient created in this bulk import: its forms are all here
+        present = [code for code in codes if (model, code) in saved]
+        return saved[(model, max(present))] if present else None
     return (
         model.objects.filter(visit__patient_id=form.visit.patient_id, visit__code__in=codes)
         .order_by("-visit__code")
@@ -169,7 +211,7 @@ def previous_form(form: CaseReportForm) -> CaseReportForm | None:
     )
 
 
-@transaction.atomic
+@write_scope.atomic
 def crf_save(
     *,
     form: CaseReportForm,
@@ -221,7 +263,10 @@ def crf_save(
         form.status = FormStatus.COMPLETE
     else:
         form.status = FormStatus.DRAFT
-    warnings = {} if action == "not_done" else form.soft_warnings(previous_form(form))
+    warnings: dict[str, str] = {}
+    if action != "not_done":
+        form._previous_form = previous_form(form)
+        warnings = form.soft_warnings(form._previous_form)
     confirmed_warnings = refuse_unconfirmed(warnings, errors, confirmed=confirmed)
     form.not_done_reason = not_done_reason if action == "not_done" else ""
     form.ever_complete = bool(form.ever_complete or form.status == FormStatus.COMPLETE)
@@ -233,19 +278,23 @@ def crf_save(
     history_reason = reason.strip()
     if confirmed_warnings:
         history_reason = f"{history_reason} [confirmed: {confirmed_warnings}]".strip()
-    form.full_clean(validate_unique=current is not None)
-    if current is None:
+    try:
+        form.full_clean(validate_unique=current is not None)
+        if current is None:
 
-        def conflict() -> ConflictError:
-            return ConflictError(changes_since(model.objects.get(visit=form.visit), 0))
+            def conflict() -> ConflictError:
+                return ConflictError(changes_since(model.objects.get(visit=form.visit), 0))
 
-        save_new(form, user=user, reason=history_reason, on_conflict=conflict)
-    else:
-        form.save_audited(user=user, reason=history_reason)
+            save_new(form, user=user, reason=history_reason, on_conflict=conflict)
+        else:
+            form.save_audited(user=user, reason=history_reason)
+    finally:
+        form.__dict__.pop("_previous_form", None)
+    _remember_form(form)
     return form
 
 
-@transaction.atomic
+@write_scope.atomic
 def patient_record_save(
     *,
     record: Any,

@@ -12,7 +12,7 @@ import io
 from datetime import date, timedelta
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, Visit
@@ -44,8 +44,8 @@ def copy_rows(model, rows: list[dict]) -> None:
         writer.writerow(values)
     out.seek(0)
     columns = ",".join(f'"{f.column}"' for f in fields)
-    # The database's audit guard refuses raw writes; this throwaway database is loaded on purpose.
-    with audited_write(connection.alias), connection.cursor() as cursor:
+    # the study tables' write guard (hfs_ecrf/dbguard.py) lets only flagged statements in
+    with transaction.atomic(), audited_write(connection.alias), connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY \"{model._meta.db_table}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
             out,

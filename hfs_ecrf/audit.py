@@ -10,14 +10,18 @@ writes only from ``AuditedModel.save``/``delete``, and the application's role ow
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
 from django.db import DatabaseError, connections, migrations, models, router, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from hfs_ecrf import hooks
+from hfs_ecrf import hooks, write_scope
 from hfs_ecrf.data_version import data_version_bump
 
 BULK_WRITE_REFUSED = (
@@ -62,6 +66,14 @@ def audited_write(using: str) -> Iterator[None]:
     if connection.vendor != "postgresql":
         yield
         return
+    lazy = getattr(connection, "_audited_write_lazy", None)
+    if lazy is not None:  # inside bulk_audited_writes(): the flag follows the statements
+        lazy.depth += 1
+        try:
+            yield
+        finally:
+            lazy.depth -= 1
+        return
     depth = getattr(connection, "_audited_write_depth", 0)
     if depth:
         connection._audited_write_depth = depth + 1
@@ -92,6 +104,97 @@ def _set_flag(connection: Any, value: str) -> None:
         cursor.execute("SELECT set_config(%s, %s, true)", [FLAG, value])
 
 
+# Statements that write nothing: they may run while the flag is on.
+_READS = ("SELECT", "SAVEPOI", "RELEASE")
+
+
+class _LazyFlag:
+    """An execute wrapper that sets the flag on before a statement inside ``audited_write`` and
+    off before any other statement that could write, and only when it changes: a run of audited
+    saves with reads in between sets it once, yet no write outside ``audited_write`` ever runs
+    with it on."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection, self.depth, self.on, self.busy = connection, 0, False, False
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not self.busy:
+            wanted = self.depth > 0
+            if wanted != self.on and (wanted or not sql.lstrip()[:7].upper().startswith(_READS)):
+                self.switch(wanted)
+        return execute(sql, params, many, context)
+
+    def switch(self, on: bool) -> None:
+        self.busy = True
+        try:
+            _set_flag(self.connection, "on" if on else "off")
+        finally:
+            self.busy = False
+        self.on = on
+
+
+@contextlib.contextmanager
+def bulk_audited_writes(*, using: str = "default") -> Iterator[None]:
+    """``write_scope.bulk_writes()`` (savepoints, existence checks and history rows of an all-or-
+    nothing import), and on PostgreSQL the audited-write flag switched only when it changes
+    (``_LazyFlag``) instead of on and off around every save."""
+    connection = connections[using]
+    with write_scope.bulk_writes(using=using):
+        if connection.vendor != "postgresql":
+            yield
+            return
+        lazy = _LazyFlag(connection)
+        connection._audited_write_lazy = lazy
+        try:
+            with connection.execute_wrapper(lazy):
+                yield
+        finally:
+            connection._audited_write_lazy = None
+        if lazy.on:
+            lazy.switch(False)
+
+
+@functools.cache
+def _history_model(model: type, manager_name: str) -> type:
+    return inspect.getattr_static(model, manager_name).model
+
+
+class AuditHistory(HistoricalRecords):
+    """django-simple-history's records; inside ``write_scope.bulk_writes()`` the row of each save
+    is built here exactly as simple-history builds it and inserted in bulk with the others."""
+
+    def create_historical_record(self, instance: Any, history_type: str, using: Any = None):
+        if not write_scope.active() or self.m2m_fields:
+            return super().create_historical_record(instance, history_type, using=using)
+        using = using if self.use_base_model_db else None
+        history_date = getattr(instance, "_history_date", timezone.now())
+        history_user = self.get_history_user(instance)
+        reason = self.get_change_reason_for_object(instance, history_type, using)
+        # the historical model, without building a manager class as the descriptor does
+        model = _history_model(type(instance), self.manager_name)
+        attrs = {f.attname: getattr(instance, f.attname) for f in self.fields_included(instance)}
+        if getattr(model, "history_relation", None) is not None:
+            attrs["history_relation"] = instance
+        history_instance = model(
+            history_date=history_date,
+            history_type=history_type,
+            history_user=history_user,
+            history_change_reason=reason,
+            **attrs,
+        )
+        sent = {
+            "sender": model,
+            "instance": instance,
+            "history_date": history_date,
+            "history_user": history_user,
+            "history_change_reason": reason,
+            "using": using,
+        }
+        pre_create_historical_record.send(history_instance=history_instance, **sent)
+        write_scope.buffer_history(history_instance, post_create_historical_record.send, **sent)
+        return None
+
+
 class AuditedModel(models.Model):
     """Base for every model that holds study data.
 
@@ -100,7 +203,7 @@ class AuditedModel(models.Model):
     """
 
     objects = AuditedManager()
-    history = HistoricalRecords(inherit=True)
+    history = AuditHistory(inherit=True)
 
     class Meta:
         abstract = True
@@ -112,16 +215,23 @@ class AuditedModel(models.Model):
         hooks.check_write(self)
         created = self._state.adding
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=write_scope.savepoint()):
             data_version_bump(using=using)
             # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
             with audited_write(using):
                 super().save(*args, **kwargs)
+        write_scope.saved(self, created=created)
         hooks.after_save(self, created)
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Inside write_scope.bulk_writes() the existence of rows saved in the same transaction
+        # is known; every other check of every field runs.
+        known = write_scope.known_foreign_keys(self)
+        super().clean_fields(exclude={*(exclude or ()), *known} if known else exclude)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        with transaction.atomic(using=using, savepoint=write_scope.savepoint()):
             data_version_bump(using=using)
             with audited_write(using):
                 return super().delete(*args, **kwargs)

@@ -14,7 +14,7 @@ audited write never waits for the counter while holding a row another writer may
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.dispatch import Signal
@@ -43,16 +43,44 @@ class DataVersion(models.Model):
 
 
 def data_version_bump(*, using: str = "default") -> None:
-    """Add one to the data version inside the caller's transaction; announce it on commit."""
+    """Add one to the data version inside the caller's transaction; announce it on commit.
+
+    Once per transaction is enough: no one sees the versions in between. So when this
+    transaction already holds a bump that will commit with the caller's write (made at the
+    caller's level or above, not in a savepoint since released or rolled back), nothing is done:
+    a transaction that bumps first thing (an import) moves the version once for all its rows."""
+    connection = connections[using]
+    if _bump_pending(connection):
+        return
     rows = DataVersion.objects.using(using).filter(pk=SINGLETON)
     if not rows.update(version=F("version") + 1, changed_at=Now()):
         DataVersion.objects.using(using).get_or_create(pk=SINGLETON)
         rows.update(version=F("version") + 1, changed_at=Now())
-    transaction.on_commit(_announce, using=using)
+    announce = _Announce()
+    transaction.on_commit(announce, using=using)
+    if connection.in_atomic_block:
+        connection._data_version_bump = (announce, len(connection.run_on_commit) - 1)
 
 
-def _announce() -> None:
-    data_changed.send(sender=DataVersion)
+class _Announce:
+    """The commit hook of one bump (its identity tells whether the bump is still pending)."""
+
+    def __call__(self) -> None:
+        data_changed.send(sender=DataVersion)
+
+
+def _bump_pending(connection) -> bool:
+    """Whether this transaction's last bump will commit with whatever is written now: its hook
+    is still queued (a rolled-back savepoint drops it, the end of the transaction clears them
+    all) and was queued at this savepoint level or an enclosing one."""
+    pending = getattr(connection, "_data_version_bump", None)
+    if pending is None or not connection.in_atomic_block:
+        return False
+    announce, index = pending
+    hooks = connection.run_on_commit
+    if index >= len(hooks) or hooks[index][1] is not announce:
+        return False  # moved or gone: bump again (always correct)
+    return hooks[index][0] <= set(connection.savepoint_ids)
 
 
 def data_version_current(*, using: str = "default") -> int:

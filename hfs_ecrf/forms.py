@@ -79,13 +79,53 @@ class SubmissionTokenMixin(forms.Form):
 
 
 class StudyModelForm(forms.ModelForm):
-    """ModelForm defaults for the eCRF: radio buttons offer no empty '---------' choice."""
+    """ModelForm defaults for the eCRF: radio buttons offer no empty '---------' choice.
+
+    What does not depend on the instance is done once per form class, on its ``base_fields``
+    (``prepare_fields``), not again for every form built from it."""
 
     def __init__(self, *args, **kwargs):
+        cls = type(self)
+        if not cls.__dict__.get("_fields_prepared", False):
+            cls.prepare_fields(cls.base_fields)
+            cls._fields_prepared = True
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.RadioSelect) and hasattr(field, "choices"):
+        for field in self.fields.values():  # choices read from the database: per form
+            if isinstance(field.widget, forms.RadioSelect) and _from_database(field):
                 field.choices = [(v, label) for v, label in field.choices if v != ""]
+
+    @classmethod
+    def prepare_fields(cls, fields: dict[str, forms.Field]) -> None:
+        """Adjust the class's fields once (subclasses extend it; it must be idempotent)."""
+        for field in fields.values():
+            if (
+                isinstance(field.widget, forms.RadioSelect)
+                and hasattr(field, "choices")
+                and not _from_database(field)
+            ):
+                field.choices = [(v, label) for v, label in field.choices if v != ""]
+
+
+def _from_database(field: forms.Field) -> bool:
+    return isinstance(field, forms.ModelChoiceField)
+
+
+class _SharedFields(dict):
+    """Base fields that a form copies by reference, not by deep copy (``validation_form``)."""
+
+    def __deepcopy__(self, memo: dict) -> dict:
+        return dict(self)
+
+
+def validation_form(form_class: type[StudyModelForm]) -> type[StudyModelForm]:
+    """The same form, for validating data only (an import): its forms share their field objects
+    instead of deep-copying them each time. Never render it: per-form state such as initial
+    values would be shared too. Same fields, same cleaning, same model validation."""
+    cls = type(form_class.__name__, (form_class,), {"__module__": form_class.__module__})
+    cls.prepare_fields(cls.base_fields)
+    cls._fields_prepared = True
+    cls.base_fields = _SharedFields(cls.base_fields)
+    return cls
 
 
 def attach_errors(form: forms.BaseForm, error: ValidationError) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -61,11 +64,35 @@ class UnconfirmedWarnings(ValidationError):
         self.warnings = warnings
 
 
+_warnings_reported_to: ContextVar[Callable[[str, Any], None] | None] = ContextVar(
+    "hfs_ecrf_warnings_reported_to", default=None
+)
+
+
+@contextmanager
+def warnings_reported_to(report: Callable[[str, Any], None]) -> Iterator[None]:
+    """Inside, a service's soft warnings are handed to ``report(field, message)`` and the save goes
+    on as confirmed, instead of being refused with ``UnconfirmedWarnings`` and sent again with
+    ``confirmed=True`` (the importer: it lists every warning and saves past them; a run whose
+    warnings were not accepted is rolled back as a whole). Hard errors still refuse."""
+    token = _warnings_reported_to.set(report)
+    try:
+        yield
+    finally:
+        _warnings_reported_to.reset(token)
+
+
 def refuse_unconfirmed(
     warnings: dict[str, Any], errors: dict[str, list], *, confirmed: bool
 ) -> str:
     """The one rule of soft warnings, for every service that warns: hard errors always refuse;
-    warnings refuse unless ``confirmed``. Returns the confirmation text kept in the audit trail."""
+    warnings refuse unless ``confirmed`` (or reported, ``warnings_reported_to``). Returns the
+    confirmation text kept in the audit trail."""
+    report = _warnings_reported_to.get()
+    if warnings and not confirmed and report is not None:
+        for name, message in warnings.items():
+            report(name, message)
+        confirmed = True
     if warnings and not confirmed:
         raise UnconfirmedWarnings(warnings, errors)
     if errors:

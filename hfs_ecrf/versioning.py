@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from hfs_ecrf import write_scope
 from hfs_ecrf.audit import changed_fields
 
 CONFLICT = _(
@@ -105,8 +106,8 @@ def save_new(
 ) -> None:
     """Insert ``obj`` through the audited save in a savepoint; if a concurrent save took its
     unique key first, raise ``on_conflict()`` instead of the database error."""
-    try:
-        with transaction.atomic():
+    try:  # (no savepoint inside write_scope.bulk_writes(): any failure rolls back everything)
+        with transaction.atomic(savepoint=write_scope.savepoint()):
             obj.save_audited(user=user, reason=reason)
     except IntegrityError as error:
         obj.pk = None

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
+from hfs_ecrf import write_scope
 from hfs_ecrf.submissions import create_once, first_record
 from hfs_ecrf.validation import plausible_dates
 from hfs_ecrf.versioning import save_new
@@ -153,7 +154,7 @@ def identity_record(*, patient: Patient, identity: Identity, user: Any) -> Ident
     return identity
 
 
-@transaction.atomic
+@write_scope.atomic
 def patient_withdraw(*, withdrawal: Withdrawal, user: Any) -> Withdrawal:
     patient = Patient.objects.select_for_update().get(pk=withdrawal.patient_id)
     if Withdrawal.objects.filter(patient=patient).exists():
@@ -183,7 +184,7 @@ def import_allocation_list(*, user: Any, file_name: str) -> AllocationList:
     return imported
 
 
-@transaction.atomic
+@write_scope.atomic
 def patient_import(
     *,
     site: Site,

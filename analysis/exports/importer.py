@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -43,7 +44,11 @@ from assessments import services as crf_services
 from assessments.forms import PATIENT_RECORD_FORMS, VisitForm, code_field_name, crf_form_class
 from assessments.models import CRF_MODELS, FormStatus, Visit
 from assessments.schedule import VISITS
-from hfs_ecrf.validation import UnconfirmedWarnings
+from hfs_ecrf import write_scope
+from hfs_ecrf.audit import bulk_audited_writes
+from hfs_ecrf.data_version import data_version_bump
+from hfs_ecrf.forms import validation_form
+from hfs_ecrf.validation import warnings_reported_to
 from monitoring.guards import import_scope
 from patients import services as patient_services
 from patients.forms import ConsentForm, MedicalHistoryForm, WithdrawalForm
@@ -63,7 +68,12 @@ def import_data(
 ) -> ImportReport:
     """Validate and save everything in ``path``, or nothing: raises ``ImportAborted`` with the
     report when there are hard errors (or warnings not accepted); ``FileNotFoundError`` when
-    there is no such file."""
+    there is no such file.
+
+    The first pass writes in bulk (``hfs_ecrf.write_scope``: no savepoints, no existence checks
+    of rows it wrote itself, history rows in bulk) and stops at the first hard error; then the
+    whole import is rolled back and run again row by row, with a savepoint per save, so that the
+    report lists every error of the file. Both passes validate every row the same way."""
     report = ImportReport()
     try:
         tables = read_source(path)
@@ -73,9 +83,24 @@ def import_data(
     importer = _Importer(tables, report, user=user, source=path.name)
     if not importer.check_columns():
         raise ImportAborted(report)
+    if not _attempt(importer, dry_run=dry_run, accept_warnings=accept_warnings, bulk=True):
+        importer = _Importer(tables, ImportReport(), user=user, source=path.name)
+        _attempt(importer, dry_run=dry_run, accept_warnings=accept_warnings, bulk=False)
+    report = importer.report
+    if report.errors or (report.warnings and not accept_warnings):
+        raise ImportAborted(report)
+    return report
+
+
+def _attempt(importer: _Importer, *, dry_run: bool, accept_warnings: bool, bulk: bool) -> bool:
+    """One pass in one transaction; False when the bulk pass stopped (nothing saved)."""
+    report = importer.report
+    importer.bulk = bulk
     try:
         with transaction.atomic(), import_scope():
-            importer.run()
+            data_version_bump()  # once for the whole import (hfs_ecrf/data_version.py)
+            with bulk_audited_writes() if bulk else nullcontext():
+                importer.run()
             blocked = report.errors or (report.warnings and not accept_warnings)
             if blocked or dry_run:
                 raise _Rollback
@@ -83,20 +108,24 @@ def import_data(
     except _Rollback:
         pass
     except Exception as error:  # noqa: BLE001 - any file must end in a report, never a traceback
-        logger.exception("import of %s failed at %s row %s", path.name, *importer.where)
+        if bulk:  # _Stop, or whatever followed a failure without a savepoint: row by row
+            return False
+        logger.exception("import of %s failed at %s row %s", importer.source, *importer.where)
         file, row = importer.where
         message = _("this row could not be imported (%(error)s); nothing was saved") % {
             "error": f"{type(error).__name__}: {error}"[:300]
         }
         report.errors.append(Problem(file, row, "", "", message))
         report.saved = False
-    if report.errors or (report.warnings and not accept_warnings):
-        raise ImportAborted(report)
-    return report
+    return True
 
 
 class _Rollback(Exception):
     pass
+
+
+class _Stop(Exception):
+    """A hard error in the bulk pass: the transaction cannot go on without savepoints."""
 
 
 RECORD_KINDS = RECORD_TABLES  # the API's record import reads the same tables
@@ -109,7 +138,13 @@ def _clean(row: dict[str, str]) -> dict[str, str]:
 
 @cache
 def _crf_form(model: type) -> type:
-    return crf_form_class(model)
+    return validation_form(crf_form_class(model))
+
+
+@cache
+def _form(form_class: type) -> type:
+    """The form as the web page validates it, without deep copies of its fields (never shown)."""
+    return validation_form(form_class)
 
 
 class _Importer:
@@ -122,11 +157,14 @@ class _Importer:
         self.imported: dict[str, Patient] = {}
         self.allocation_list = None
         self.where: tuple[str, int] = (self.long.file, 0)
+        self.bulk = False
 
     # --- problems ------------------------------------------------------------------------------
 
     def _error(self, file: str, row: int, column: str, value: Any, message: Any) -> None:
         self.report.errors.append(Problem(file, row, column, str(value), str(message)))
+        if self.bulk:
+            raise _Stop
 
     def _field_errors(self, file, row, errors, columns: dict[str, str], data: dict) -> None:
         """Errors keyed by field name, reported under the file's column and its value."""
@@ -183,6 +221,7 @@ class _Importer:
 
     def run(self) -> None:
         self.sites = {s.code: s for s in Site.objects.all()}
+        write_scope.know(self.user, *self.sites.values())
         rows_by_patient: dict[str, list[tuple[int, dict]]] = defaultdict(list)
         for number, row in enumerate(self.long.rows, start=2):
             rows_by_patient[row["study_id"]].append((number, row))
@@ -243,7 +282,8 @@ class _Importer:
         history_data = self._form_data(MedicalHistoryForm, history_columns, row, number, file)
         if consent_data is None or history_data is None:
             return None
-        consent, history = ConsentForm(consent_data), MedicalHistoryForm(history_data)
+        consent = _form(ConsentForm)(consent_data)
+        history = _form(MedicalHistoryForm)(history_data)
         if not (consent.is_valid() & history.is_valid()):
             self._field_errors(file, number, consent.errors.items(), consent_columns, row)
             self._field_errors(file, number, history.errors.items(), history_columns, row)
@@ -332,7 +372,7 @@ class _Importer:
         data = self._form_data(VisitForm, columns, row, number, file)
         if data is None:
             return
-        form = VisitForm(data, instance=Visit(patient=patient, code=code))
+        form = _form(VisitForm)(data, instance=Visit(patient=patient, code=code))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
@@ -410,7 +450,7 @@ class _Importer:
         data = self._form_data(form_class, columns, row, number, file)
         if data is None:
             return
-        form = form_class(data, instance=form_class._meta.model(patient=patient))
+        form = _form(form_class)(data, instance=form_class._meta.model(patient=patient))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
@@ -432,7 +472,7 @@ class _Importer:
         data = self._form_data(WithdrawalForm, columns, row, number, file)
         if data is None or not any(data.values()):
             return
-        form = WithdrawalForm(data, instance=Withdrawal(patient=patient))
+        form = _form(WithdrawalForm)(data, instance=Withdrawal(patient=patient))
         if not form.is_valid():
             self._field_errors(file, number, form.errors.items(), columns, row)
             return
@@ -444,18 +484,14 @@ class _Importer:
 
 
 def _save_reporting_warnings(save: Any, report: Any, **kwargs: Any) -> Any:
-    """Call a service that warns; report each soft warning it refuses, then save confirmed.
+    """Call a service that warns; report each soft warning it finds, and save past it.
 
     The service decides what is a warning. The import is all-or-nothing: a run whose warnings
     were not accepted (``--accept-warnings``) is rolled back as a whole in ``import_data``, so
     saving past a warning here only lets the check go on to the rows that follow.
     """
-    try:
+    with warnings_reported_to(report):
         return save(**kwargs)
-    except UnconfirmedWarnings as refused:
-        for name, message in refused.warnings.items():
-            report(name, message)
-        return save(**kwargs, confirmed=True)
 
 
 def _error_items(error: ValidationError) -> list[tuple[str, list[str]]]:

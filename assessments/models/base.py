@@ -3,6 +3,8 @@ missing-data codes of its fields."""
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -96,12 +98,7 @@ class CaseReportForm(AuditedModel):
     def codable_fields(cls) -> tuple[str, ...]:
         """Entry fields that can be left empty with a missing-data code (not ticks, not
         fields that always hold a value, such as a unit with its default)."""
-        return tuple(
-            name
-            for name in cls.ENTRY_FIELDS
-            if cls._meta.get_field(name).blank
-            and not isinstance(cls._meta.get_field(name), models.BooleanField)
-        )
+        return _codable_fields(cls)
 
     def required_fields(self) -> list[str]:
         """The fields that must be answered (or coded) for "complete"."""
@@ -140,3 +137,13 @@ class CaseReportForm(AuditedModel):
     def save(self, *args, **kwargs) -> None:
         self.compute()
         super().save(*args, **kwargs)
+
+
+@functools.cache
+def _codable_fields(model: type[CaseReportForm]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name in model.ENTRY_FIELDS
+        if model._meta.get_field(name).blank
+        and not isinstance(model._meta.get_field(name), models.BooleanField)
+    )
