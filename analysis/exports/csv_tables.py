@@ -7,8 +7,14 @@ from collections.abc import Iterator
 
 import pandas as pd
 
-from analysis.dataset import RECORD_FIELDS, VISIT_VARIABLES, build_dataset, coded_variables
-from analysis.exports.options import ExportOptions, ExportResult, patient_pks, patient_queryset
+from analysis.dataset import (
+    RECORD_FIELDS,
+    VISIT_VARIABLES,
+    build_dataset,
+    coded_variables,
+    dataset_chunks,
+)
+from analysis.exports.options import ExportOptions, ExportResult, patient_queryset
 from analysis.exports.shaping import tables
 
 CHUNK_PATIENTS = 2000
@@ -48,16 +54,24 @@ def to_csv_text(frame: pd.DataFrame, header: bool = True) -> str:
 def stream_csv(
     name: str, options: ExportOptions, result: ExportResult, chunk: int = CHUNK_PATIENTS
 ) -> Iterator[str]:
-    """One CSV table, built and written chunk by chunk of patients."""
-    pks = patient_pks(options)
+    """One CSV table, built and written chunk by chunk of patients; each table of the database
+    is read once, in study ID order (``dataset_chunks``)."""
+    patients = patient_queryset(options)
     # the code columns of the whole export, so every chunk has the same header
-    coded = coded_variables(patient_queryset(options)) if name in ("long", "wide") else set()
-    header_done = False
+    coded = coded_variables(patients) if name in ("long", "wide") else set()
     result.rows[name] = 0
-    for start in range(0, max(len(pks), 1), chunk):
-        part = pks[start : start + chunk]
-        dataset = build_dataset(patient_pks=part, records=name in RECORD_FIELDS)
+    chunks = dataset_chunks(
+        patients,
+        restricted=bool(options.sites or options.study_ids),
+        chunk=chunk,
+        records=name in RECORD_FIELDS,
+    )
+    header = True
+    for dataset in chunks:
         frame = tables(dataset, options, only=name, coded=coded)[name]
         result.rows[name] += len(frame)
-        yield to_csv_text(frame, header=not header_done)
-        header_done = True
+        yield to_csv_text(frame, header=header)
+        header = False
+    if header:  # no patient: the header alone
+        dataset = build_dataset(patient_pks=[], records=name in RECORD_FIELDS)
+        yield to_csv_text(tables(dataset, options, only=name, coded=coded)[name])
