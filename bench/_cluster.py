@@ -13,7 +13,7 @@ def on_postgres(run: Callable[[], None]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hfs_ecrf.settings")
     owner = os.environ.get("DATABASE_OWNER_URL", "")
     if owner.startswith(("postgres://", "postgresql://")):
-        os.environ["DATABASE_URL"] = _fresh_database(owner)
+        os.environ["DATABASE_URL"] = fresh_database(owner)
         run()
         return
     url = os.environ.get("DATABASE_URL", "")
@@ -27,16 +27,17 @@ def on_postgres(run: Callable[[], None]) -> None:
         run()
 
 
-def _fresh_database(owner_url: str) -> str:
-    """A new database owned by the owner role of ``owner_url``; its URL."""
+def fresh_database(url: str) -> str:
+    """A new database owned by the role of ``url`` (on the same server); its URL."""
     import contextlib
+    import time
 
     import psycopg2
 
-    base = owner_url.rstrip("/")
+    base = url.rstrip("/")
     if base.count("/") > 2:  # a database is named: connect to the maintenance one instead
         base = base.rsplit("/", 1)[0]
-    name = f"bench_{os.getpid()}"
+    name = f"bench_{os.getpid()}_{time.monotonic_ns() % 10**9}"
     with contextlib.closing(psycopg2.connect(f"{base}/postgres")) as conn:
         conn.autocommit = True
         with conn.cursor() as cursor:
