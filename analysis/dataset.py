@@ -7,6 +7,7 @@ Every consumer (results, dashboards, exports, data dictionary) reads from here.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,7 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Q
+from django.db.models import Count, FloatField, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analysis import plan
@@ -244,8 +246,8 @@ def _sources(patients_qs: Any, patient_filter: dict[str, Any], records: bool) ->
     }
     for model, mapping in VISIT_VARIABLES.items():
         sources[model.FORM_CODE] = Source(
-            model.objects.filter(**visit_filter),
-            {"visit_id": "visit_pk", "status": "form_status", "missing_codes": "codes", **mapping},
+            model.objects.filter(**visit_filter).annotate(**_as_read(model, mapping)),
+            _form_source(model, mapping),
             "visit__patient__study_id",
         )
     if records:
@@ -368,10 +370,7 @@ def _assemble(
     drafts_excluded: dict[str, int] = {}
     codes: list[pd.DataFrame] = []
     for model, mapping in VISIT_VARIABLES.items():
-        values = _frame(
-            rows[model.FORM_CODE],
-            {"visit_id": "visit_pk", "status": "form_status", "missing_codes": "codes", **mapping},
-        )
+        values = _frame(rows[model.FORM_CODE], _form_source(model, mapping))
         visits = visits.merge(
             _form_states(model, values, visits, verified, locks), on="visit_pk", how="left"
         )
@@ -413,6 +412,33 @@ def _assemble(
         data_cut=data_cut,
         drafts_excluded={} if include_drafts else drafts_excluded,
     )
+
+
+# read as text (parsed only when not empty) and as floats (no Decimal per value)
+CODES_TEXT = "missing_codes_text"
+
+
+def _as_read(model: type, mapping: dict[str, str]) -> dict[str, Any]:
+    """Annotations reading a form's codes as JSON text and its decimals as floats."""
+    floats = {
+        f"{name}_float": Cast(name, FloatField())
+        for name in mapping
+        if model._meta.get_field(name).get_internal_type() == "DecimalField"
+    }
+    return {CODES_TEXT: Cast("missing_codes", TextField()), **floats}
+
+
+def _form_source(model: type, mapping: dict[str, str]) -> dict[str, str]:
+    """A form's columns: {what is read: dataset column}."""
+    read = {
+        (
+            f"{name}_float"
+            if model._meta.get_field(name).get_internal_type() == "DecimalField"
+            else name
+        ): variable
+        for name, variable in mapping.items()
+    }
+    return {"visit_id": "visit_pk", "status": "form_status", CODES_TEXT: "codes", **read}
 
 
 def _screening_rows(site_codes: list[str] | None, patients_qs: Any) -> Any:
@@ -493,7 +519,8 @@ def _codes(values: pd.DataFrame, variables: dict[str, str]) -> pd.DataFrame:
     rows = [
         (visit_pk, variables[name], code)
         for visit_pk, codes in zip(values.visit_pk, values.codes, strict=True)
-        for name, code in (codes or {}).items()
+        if codes and codes != "{}"
+        for name, code in json.loads(codes).items()
         if name in variables
     ]
     return pd.DataFrame(rows, columns=["visit_pk", "variable", "code"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 
 import pandas as pd
@@ -45,10 +46,17 @@ def integers_as_integers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_text(frame: pd.DataFrame, header: bool = True) -> str:
-    """RFC 4180 CSV (CRLF, minimal quoting), raw codes, whole numbers without '.0'."""
-    return integers_as_integers(frame).to_csv(
-        index=False, header=header, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
-    )
+    """RFC 4180 CSV (CRLF, minimal quoting), raw codes, whole numbers without '.0'; a missing
+    value is an empty cell. Written by the csv module from one list per column (what
+    ``DataFrame.to_csv`` writes, without its per-cell formatting pass)."""
+    frame = integers_as_integers(frame)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    if header:
+        writer.writerow(frame.columns)
+    columns = [frame[c].to_numpy(dtype=object, na_value=None) for c in frame.columns]
+    writer.writerows(zip(*columns, strict=True))
+    return out.getvalue()
 
 
 def stream_csv(
