@@ -504,10 +504,10 @@ def _form_states(
         {
             "visit_pk": forms.visit_pk,
             status: forms.form_status,
-            verification: [verified.get((v, code), NOT_VERIFIED) for v in forms.visit_pk],
+            verification: [verified.get((v, code), NOT_VERIFIED) for v in forms.visit_pk.tolist()],
             locked: [
-                bool({(p, v, code), (p, v, ""), (p, None, "")} & locks)
-                for p, v in zip(forms.patient_pk, forms.visit_pk, strict=True)
+                (p, v, code) in locks or (p, v, "") in locks or (p, None, "") in locks
+                for p, v in zip(forms.patient_pk.tolist(), forms.visit_pk.tolist(), strict=True)
             ],
         },
         columns=["visit_pk", status, verification, locked],
