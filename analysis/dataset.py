@@ -7,13 +7,16 @@ Every consumer (results, dashboards, exports, data dictionary) reads from here.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Q
+from django.db.models import Count, FloatField, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analysis import plan
@@ -179,6 +182,84 @@ class Dataset:
         return digest.hexdigest()
 
 
+VISIT_SOURCE = {
+    "id": "visit_pk",
+    "patient_id": "patient_pk",
+    "code": "visit",
+    "visit_date": "visit_date",
+    "status": "visit_status",
+    "missed_reason": "visit_missed_reason",
+    "out_of_window": "visit_out_of_window",
+}
+EVENT_SOURCE = {
+    "patient__study_id": "study_id",
+    "term": "term",
+    "severity": "severity",
+    "serious": "serious",
+    "relation": "relation",
+    "onset_on": "onset_on",
+}
+SCREENING_SOURCE = {
+    "outcome": "outcome",
+    "failure_reasons": "failure_reasons",
+    "site__code": "site",
+    "screened_on": "screened_on",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One query of the dataset: its rows, their columns ({ORM path: name}) and the path to the
+    patient's study ID (the order in which a chunked read takes them)."""
+
+    rows: Any
+    columns: dict[str, str]
+    key: str
+
+
+def _sources(patients_qs: Any, patient_filter: dict[str, Any], records: bool) -> dict[str, Source]:
+    """Every per-patient query of the dataset (screening is not per patient)."""
+    visit_filter = {f"visit__{k}": v for k, v in patient_filter.items()}
+    sources = {
+        "patients": Source(patients_qs, PATIENT_FIELDS, "study_id"),
+        "visits": Source(Visit.objects.filter(**patient_filter), VISIT_SOURCE, "patient__study_id"),
+        "verified": Source(
+            FormVerification.objects.filter(**visit_filter),
+            {"visit_id": "visit_pk", "form_code": "form_code", "status": "status"},
+            "visit__patient__study_id",
+        ),
+        "locks": Source(
+            RecordLock.objects.filter(unlocked_at__isnull=True, **patient_filter),
+            {"patient_id": "patient_pk", "visit_id": "visit_pk", "form_code": "form_code"},
+            "patient__study_id",
+        ),
+        "exposures": Source(
+            TreatmentExposure.objects.filter(**patient_filter)
+            .values("patient_id", "patient__study_id")
+            .annotate(records=Count("id"), b12_doses=Count("id", filter=Q(is_study_b12=True))),
+            {"patient_id": "patient_pk", "records": "exposure_records", "b12_doses": "b12_doses"},
+            "patient__study_id",
+        ),
+        "events": Source(
+            AdverseEvent.objects.filter(**patient_filter), EVENT_SOURCE, "patient__study_id"
+        ),
+    }
+    for model, mapping in VISIT_VARIABLES.items():
+        sources[model.FORM_CODE] = Source(
+            model.objects.filter(**visit_filter).annotate(**_as_read(model, mapping)),
+            _form_source(model, mapping),
+            "visit__patient__study_id",
+        )
+    if records:
+        for name, (model, fields) in RECORD_FIELDS.items():
+            sources[name] = Source(
+                model.objects.filter(**patient_filter),
+                {"patient__study_id": "study_id", **{f: f for f in fields}},
+                "patient__study_id",
+            )
+    return sources
+
+
 def build_dataset(
     *,
     site_codes: list[str] | None = None,
@@ -186,8 +267,8 @@ def build_dataset(
     records: bool = False,
     include_drafts: bool = False,
 ) -> Dataset:
-    """Read everything the analysis needs; ``site_codes`` or ``patient_pks`` restrict it
-    (exports stream in chunks of patients); ``records`` adds the per-patient records.
+    """Read everything the analysis needs; ``site_codes`` or ``patient_pks`` restrict it;
+    ``records`` adds the per-patient records.
 
     Only forms whose status is in ``plan.ANALYSABLE_FORM_STATUSES`` (complete, or later
     verified/locked) contribute values: a draft's values are left out as if not entered, and
@@ -201,39 +282,95 @@ def build_dataset(
     if patient_pks is not None:
         patients_qs = patients_qs.filter(pk__in=patient_pks)
     restricted = site_codes is not None or patient_pks is not None
-    patients = _frame(patients_qs.order_by("study_id").values(*PATIENT_FIELDS), PATIENT_FIELDS)
     if patient_pks is not None and site_codes is None:
-        # a chunk of an export: the patients' own rows by index, not a scan of every visit
+        # the patients' own rows by index, not a scan of every visit
         patient_filter: dict[str, Any] = {"patient__in": list(patient_pks)}
     else:
         patient_filter = {"patient__in": patients_qs} if restricted else {}
+    rows = {}
+    for name, source in _sources(patients_qs, patient_filter, records).items():
+        rows[name] = list(_ordered(name, source).values_list(*source.columns))
+    screening = _screening_rows(site_codes, patients_qs if patient_pks is not None else None)
+    rows["screening"] = list(screening.values_list(*SCREENING_SOURCE))
+    return _assemble(rows, records=records, include_drafts=include_drafts, data_cut=data_cut)
 
-    visits = _frame(
-        Visit.objects.filter(**patient_filter).values(
-            "id", "patient_id", "code", "visit_date", "status", "missed_reason", "out_of_window"
-        ),
-        {
-            "id": "visit_pk",
-            "patient_id": "patient_pk",
-            "code": "visit",
-            "visit_date": "visit_date",
-            "status": "visit_status",
-            "missed_reason": "visit_missed_reason",
-            "out_of_window": "visit_out_of_window",
-        },
-    )
-    visit_filter = {f"visit__{k}": v for k, v in patient_filter.items()}
-    verified = _verification(FormVerification.objects.filter(**visit_filter))
-    locks = _locks(RecordLock.objects.filter(unlocked_at__isnull=True, **patient_filter))
+
+ORDERED = {"patients", *RECORD_FIELDS}  # sources whose order the dataset keeps
+
+
+def _ordered(name: str, source: Source) -> Any:
+    """Patients by study ID, records by study ID and entry; the others as they come."""
+    if name == "patients":
+        return source.rows.order_by(source.key)
+    if name in RECORD_FIELDS:
+        return source.rows.order_by(source.key, "pk")
+    return source.rows
+
+
+def dataset_chunks(
+    patients_qs: Any, *, restricted: bool, chunk: int, records: bool = False
+) -> Iterator[Dataset]:
+    """The datasets of consecutive chunks of ``chunk`` patients in study ID order, for the
+    exports: each table is read once (one query each, streamed in study ID order by a
+    server-side cursor on PostgreSQL), so the cost is linear in the number of patients and the
+    number of queries does not depend on it. A chunk's dataset has no screening rows."""
+    data_cut = timezone.now()
+    patient_filter = {"patient__in": patients_qs.order_by().values("pk")} if restricted else {}
+    streams = {}
+    for name, source in _sources(patients_qs.order_by(), patient_filter, records).items():
+        columns = list(source.columns)
+        fetched = [*columns] if source.key in columns else [source.key, *columns]
+        ordered = _ordered(name, source) if name in ORDERED else source.rows.order_by(source.key)
+        rows = ordered.values_list(*fetched).iterator(chunk_size=chunk)
+        streams[name] = (_Peekable(rows), fetched.index(source.key), source.key not in columns)
+    patients, key_at, _ = streams.pop("patients")
+    while True:
+        part = patients.take(chunk)
+        if not part:
+            return
+        keys = {row[key_at] for row in part}
+        rows = {"patients": part, "screening": []}
+        for name, (stream, at, drop_key) in streams.items():
+            taken = stream.take_while(at, keys)
+            rows[name] = [row[1:] for row in taken] if drop_key else taken
+        yield _assemble(rows, records=records, include_drafts=False, data_cut=data_cut)
+
+
+class _Peekable:
+    """Rows of an iterator taken by count, or while their key is one of a set."""
+
+    def __init__(self, rows: Iterator[tuple]) -> None:
+        self._rows = rows
+        self._next: tuple | None = next(rows, None)
+
+    def take(self, count: int) -> list[tuple]:
+        out = []
+        while self._next is not None and len(out) < count:
+            out.append(self._next)
+            self._next = next(self._rows, None)
+        return out
+
+    def take_while(self, at: int, keys: set) -> list[tuple]:
+        """The next rows whose ``at``-th value is in ``keys``."""
+        out = []
+        while self._next is not None and self._next[at] in keys:
+            out.append(self._next)
+            self._next = next(self._rows, None)
+        return out
+
+
+def _assemble(
+    rows: dict[str, list[tuple]], *, records: bool, include_drafts: bool, data_cut: datetime
+) -> Dataset:
+    """The dataset of the rows read by the queries of ``_sources`` (and the screening rows)."""
+    patients = _frame(rows["patients"], PATIENT_FIELDS)
+    visits = _frame(rows["visits"], VISIT_SOURCE)
+    verified = _verification(rows["verified"])
+    locks = set(rows["locks"])
     drafts_excluded: dict[str, int] = {}
     codes: list[pd.DataFrame] = []
     for model, mapping in VISIT_VARIABLES.items():
-        values = _frame(
-            model.objects.filter(**visit_filter).values(
-                "visit_id", "status", "missing_codes", *mapping
-            ),
-            {"visit_id": "visit_pk", "status": "form_status", "missing_codes": "codes", **mapping},
-        )
+        values = _frame(rows[model.FORM_CODE], _form_source(model, mapping))
         visits = visits.merge(
             _form_states(model, values, visits, verified, locks), on="visit_pk", how="left"
         )
@@ -246,45 +383,18 @@ def build_dataset(
             values.drop(columns=["form_status", "codes"]), on="visit_pk", how="left"
         )
     exposures = _frame(
-        TreatmentExposure.objects.filter(**patient_filter)
-        .values("patient_id")
-        .annotate(records=Count("id"), b12_doses=Count("id", filter=Q(is_study_b12=True))),
+        rows["exposures"],
         {"patient_id": "patient_pk", "records": "exposure_records", "b12_doses": "b12_doses"},
     )
     patients = _patient_flags(patients, visits, exposures)
     long = _long(patients, visits)
-    screening = _frame(
-        _screening_rows(site_codes, patients_qs if patient_pks is not None else None).values(
-            "outcome", "failure_reasons", "site__code", "screened_on"
-        ),
-        {
-            "outcome": "outcome",
-            "failure_reasons": "failure_reasons",
-            "site__code": "site",
-            "screened_on": "screened_on",
-        },
-    )
-    events = _frame(
-        AdverseEvent.objects.filter(**patient_filter).values(
-            "patient__study_id", "term", "severity", "serious", "relation", "onset_on"
-        ),
-        {
-            "patient__study_id": "study_id",
-            "term": "term",
-            "severity": "severity",
-            "serious": "serious",
-            "relation": "relation",
-            "onset_on": "onset_on",
-        },
-    )
+    screening = _frame(rows["screening"], SCREENING_SOURCE)
+    events = _frame(rows["events"], EVENT_SOURCE)
     record_frames = {}
     if records:
-        for name, (model, fields) in RECORD_FIELDS.items():
+        for name, (_model, fields) in RECORD_FIELDS.items():
             record_frames[name] = _frame(
-                model.objects.filter(**patient_filter)
-                .order_by("patient__study_id", "pk")
-                .values("patient__study_id", *fields),
-                {"patient__study_id": "study_id", **{f: f for f in fields}},
+                rows[name], {"patient__study_id": "study_id", **{f: f for f in fields}}
             )
     code_rows = pd.concat(codes, ignore_index=True).merge(
         visits[["visit_pk", "patient_pk", "visit"]], on="visit_pk"
@@ -302,6 +412,33 @@ def build_dataset(
         data_cut=data_cut,
         drafts_excluded={} if include_drafts else drafts_excluded,
     )
+
+
+# read as text (parsed only when not empty) and as floats (no Decimal per value)
+CODES_TEXT = "missing_codes_text"
+
+
+def _as_read(model: type, mapping: dict[str, str]) -> dict[str, Any]:
+    """Annotations reading a form's codes as JSON text and its decimals as floats."""
+    floats = {
+        f"{name}_float": Cast(name, FloatField())
+        for name in mapping
+        if model._meta.get_field(name).get_internal_type() == "DecimalField"
+    }
+    return {CODES_TEXT: Cast("missing_codes", TextField()), **floats}
+
+
+def _form_source(model: type, mapping: dict[str, str]) -> dict[str, str]:
+    """A form's columns: {what is read: dataset column}."""
+    read = {
+        (
+            f"{name}_float"
+            if model._meta.get_field(name).get_internal_type() == "DecimalField"
+            else name
+        ): variable
+        for name, variable in mapping.items()
+    }
+    return {"visit_id": "visit_pk", "status": "form_status", CODES_TEXT: "codes", **read}
 
 
 def _screening_rows(site_codes: list[str] | None, patients_qs: Any) -> Any:
@@ -342,17 +479,12 @@ def draft_counts(patients: Any = None) -> dict[str, int]:
     return counts
 
 
-def _verification(rows: Any) -> dict[tuple[int, str], str]:
-    """(visit pk, form code) -> "yes" or "changed" (one query)."""
+def _verification(rows: list[tuple]) -> dict[tuple[int, str], str]:
+    """(visit pk, form code) -> "yes" or "changed"."""
     return {
         (visit_id, form_code): VERIFIED if status == FormVerification.Status.VERIFIED else CHANGED
-        for visit_id, form_code, status in rows.values_list("visit_id", "form_code", "status")
+        for visit_id, form_code, status in rows
     }
-
-
-def _locks(rows: Any) -> set[tuple[int, int | None, str]]:
-    """Active locks as (patient pk, visit pk or None, form code or "") (one query)."""
-    return set(rows.values_list("patient_id", "visit_id", "form_code"))
 
 
 def _form_states(
@@ -372,10 +504,10 @@ def _form_states(
         {
             "visit_pk": forms.visit_pk,
             status: forms.form_status,
-            verification: [verified.get((v, code), NOT_VERIFIED) for v in forms.visit_pk],
+            verification: [verified.get((v, code), NOT_VERIFIED) for v in forms.visit_pk.tolist()],
             locked: [
-                bool({(p, v, code), (p, v, ""), (p, None, "")} & locks)
-                for p, v in zip(forms.patient_pk, forms.visit_pk, strict=True)
+                (p, v, code) in locks or (p, v, "") in locks or (p, None, "") in locks
+                for p, v in zip(forms.patient_pk.tolist(), forms.visit_pk.tolist(), strict=True)
             ],
         },
         columns=["visit_pk", status, verification, locked],
@@ -387,17 +519,16 @@ def _codes(values: pd.DataFrame, variables: dict[str, str]) -> pd.DataFrame:
     rows = [
         (visit_pk, variables[name], code)
         for visit_pk, codes in zip(values.visit_pk, values.codes, strict=True)
-        for name, code in (codes or {}).items()
+        if codes and codes != "{}"
+        for name, code in json.loads(codes).items()
         if name in variables
     ]
     return pd.DataFrame(rows, columns=["visit_pk", "variable", "code"])
 
 
-def _frame(rows: Any, columns: dict[str, str]) -> pd.DataFrame:
-    """A DataFrame of a ``values()`` queryset, read as tuples (no dict per row), renamed."""
-    frame = pd.DataFrame.from_records(
-        list(rows.values_list(*columns)), columns=list(columns.values())
-    )
+def _frame(rows: list[tuple], columns: dict[str, str]) -> pd.DataFrame:
+    """A DataFrame of rows read as tuples (no dict per row) in the order of ``columns``."""
+    frame = pd.DataFrame.from_records(rows, columns=list(columns.values()))
     for name in frame.columns:
         if frame[name].dtype == object and len(frame) and _is_decimal(frame[name]):
             frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)

@@ -2,13 +2,20 @@
 
 Clinical writes normally go through the audited services; a benchmark of 10 000 patients would
 spend hours in them, so this loader writes the tables directly (no history rows) into a
-throwaway database. Never point it at a real one.
+throwaway database. Never point it at a real one. The audited tables' write guard
+(hfs_ecrf/dbguard.py) is passed the way ``audited_write`` passes it: the transaction-local flag,
+set inside the loader's own transaction; nothing is disabled.
+
+Rows are written in batches of patients (memory stays flat at 50 000 patients) and carry the
+states an export must reproduce: a draft form now and then, missing-data codes, verified and
+changed forms, locks, withdrawals, missed visits and text that a spreadsheet would run.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, timedelta
 
 import numpy as np
@@ -16,7 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, Visit
-from hfs_ecrf.audit import audited_write
+from hfs_ecrf.audit import FLAG
+from monitoring.models import FormVerification, RecordLock
 from patients.models import (
     Allocation,
     AllocationList,
@@ -26,10 +34,23 @@ from patients.models import (
     Patient,
     Screening,
     Site,
+    Withdrawal,
 )
 
-# Site sizes chosen so that 62, 1 000 and 10 000 patients are unions of whole sites.
-SITES = {"AAA": 62, "BBB": 938, "CCC": 9000}
+# Site sizes chosen so that 62, 1 000, 10 000 and 50 000 patients are unions of whole sites.
+SITES = {"AAA": 62, "BBB": 938, "CCC": 9000, "DDD": 40000}
+BATCH = 5000  # patients written per COPY round
+
+
+def sites_upto(patients: int) -> dict[str, int]:
+    """The first sites of SITES holding ``patients`` patients in all."""
+    chosen, total = {}, 0
+    for code, count in SITES.items():
+        if total >= patients:
+            break
+        chosen[code] = count
+        total += count
+    return chosen
 
 
 def copy_rows(model, rows: list[dict]) -> None:
@@ -40,34 +61,62 @@ def copy_rows(model, rows: list[dict]) -> None:
         values = []
         for f in fields:
             value = row.get(f.attname, row.get(f.name, None if f.null else f.get_default()))
+            if isinstance(value, dict):
+                value = json.dumps(value)
             values.append(r"\N" if value is None else value)
         writer.writerow(values)
     out.seek(0)
     columns = ",".join(f'"{f.column}"' for f in fields)
-    # the study tables' write guard (hfs_ecrf/dbguard.py) lets only flagged statements in
-    with transaction.atomic(), audited_write(connection.alias), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY \"{model._meta.db_table}\" ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
             out,
         )
 
 
-def load(user_id: int, seed: int = 1) -> int:
+def load(user_id: int, seed: int = 1, patients: int | None = None) -> int:
+    """Load the first sites of SITES (all, or those holding ``patients``); the patient count."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config(%s, 'on', true)", [FLAG])
+        total = _load(user_id, seed, sites_upto(patients) if patients else SITES)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return total
+
+
+def _load(user_id: int, seed: int, sites: dict[str, int]) -> int:
     rng = np.random.default_rng(seed)
     now = timezone.now()
     day0 = date(2026, 1, 15)
     copy_rows(
-        Site, [{"id": i + 1, "code": code, "name": f"Bench {code}"} for i, code in enumerate(SITES)]
+        Site, [{"id": i + 1, "code": code, "name": f"Bench {code}"} for i, code in enumerate(sites)]
     )
     copy_rows(
         AllocationList, [{"id": 1, "created_at": now, "source": "generated", "is_active": True}]
     )
-    screening, patients, consents, histories, slots, allocations = [], [], [], [], [], []
-    visits, spasm, panels, rand36, hads, hdrs = [], [], [], [], [], []
+    tables: dict[type, list[dict]] = {}
     pid = vid = 0
-    for site_id, (code, count) in enumerate(SITES.items(), start=1):
+    for site_id, (code, count) in enumerate(sites.items(), start=1):
         for k in range(1, count + 1):
+            if pid and pid % BATCH == 0:
+                _flush(tables)
             pid += 1
+            screening = tables.setdefault(Screening, [])
+            patients = tables.setdefault(Patient, [])
+            consents = tables.setdefault(Consent, [])
+            histories = tables.setdefault(MedicalHistory, [])
+            slots = tables.setdefault(AllocationSlot, [])
+            allocations = tables.setdefault(Allocation, [])
+            visits = tables.setdefault(Visit, [])
+            spasm = tables.setdefault(SpasmAssessment, [])
+            panels = tables.setdefault(LabPanel, [])
+            rand36 = tables.setdefault(Rand36, [])
+            hads = tables.setdefault(Hads, [])
+            hdrs = tables.setdefault(Hdrs17, [])
+            withdrawals = tables.setdefault(Withdrawal, [])
+            verifications = tables.setdefault(FormVerification, [])
+            locks = tables.setdefault(RecordLock, [])
             arm = "b12" if rng.random() < 0.5 else "standard"
             b12 = float(rng.lognormal(np.log(235), 0.42))
             base_f = float(np.clip(62 - 0.09 * (b12 - 235) + rng.normal(0, 11), 15, 100))
@@ -112,8 +161,31 @@ def load(user_id: int, seed: int = 1) -> int:
                     "sex": "female" if rng.random() < 0.6 else "male",
                     "disease_duration_months": int(rng.integers(3, 200)),
                     "affected_side": "left",
+                    # text a spreadsheet would run, with a comma and a quote
+                    "other_treatment": '=1+1, "gabapentin"' if pid % 53 == 0 else "",
                 }
             )
+            if pid % 40 == 0:
+                withdrawals.append(
+                    {
+                        "id": pid,
+                        "patient_id": pid,
+                        "withdrawn_on": day0 + timedelta(days=60),
+                        "reason": "other",
+                        "reason_other": "moved, away",
+                        "recorded_by_id": user_id,
+                    }
+                )
+            if pid % 100 == 0:  # a whole-patient lock
+                locks.append(
+                    {
+                        "id": pid,
+                        "patient_id": pid,
+                        "form_code": "",
+                        "locked_by_id": user_id,
+                        "locked_at": now,
+                    }
+                )
             slots.append(
                 {
                     "id": pid,
@@ -139,16 +211,52 @@ def load(user_id: int, seed: int = 1) -> int:
             drop = 0.32 if arm == "b12" else 0.14
             for i, (visit_code, day) in enumerate((("V0", 0), ("V1", 28), ("V2", 56), ("V3", 84))):
                 vid += 1
+                if visit_code == "V2" and pid % 29 == 0:
+                    visits.append(
+                        {
+                            "id": vid,
+                            "patient_id": pid,
+                            "code": visit_code,
+                            "status": "missed",
+                            "missed_reason": "travel",
+                            "version": 1,
+                        }
+                    )
+                    continue
                 visits.append(
                     {
                         "id": vid,
                         "patient_id": pid,
                         "code": visit_code,
-                        "visit_date": day0 + timedelta(days=day),
+                        "visit_date": day0 + timedelta(days=day + (9 if pid % 23 == 0 else 0)),
                         "status": "done",
+                        "out_of_window": pid % 23 == 0,
                         "version": 1,
                     }
                 )
+                if visit_code == "V0" and pid % 10 == 0:
+                    verifications.append(
+                        {
+                            "id": vid,
+                            "visit_id": vid,
+                            "form_code": "spasm",
+                            "status": "changed" if pid % 70 == 0 else "verified",
+                            "verified_by_id": user_id,
+                            "verified_at": now,
+                            "verified_version": 1,
+                        }
+                    )
+                if visit_code == "V1" and pid % 90 == 0:  # a form lock
+                    locks.append(
+                        {
+                            "id": 1_000_000 + vid,
+                            "patient_id": pid,
+                            "visit_id": vid,
+                            "form_code": "labs",
+                            "locked_by_id": user_id,
+                            "locked_at": now,
+                        }
+                    )
                 freq = int(np.clip(base_f * (1 - drop * i / 3) + rng.normal(0, 3), 0, 100))
                 common = {
                     "id": vid,
@@ -158,9 +266,12 @@ def load(user_id: int, seed: int = 1) -> int:
                     "updated_at": now,
                     "ever_complete": True,
                 }
+                coded = visit_code == "V2" and pid % 37 == 0
                 spasm.append(
                     {
                         **common,
+                        "status": "draft" if visit_code == "V1" and pid % 31 == 0 else "complete",
+                        "missing_codes": {"spasm_count": "ND"} if coded else {},
                         "vas_frequency": freq,
                         "vas_intensity": int(np.clip(0.7 * freq + 15, 0, 100)),
                         "jankovic_severity": 2,
@@ -220,21 +331,31 @@ def load(user_id: int, seed: int = 1) -> int:
                             "total": int(17 * distress * 1.5),
                         }
                     )
-    for model, rows in (
-        (Screening, screening),
-        (Patient, patients),
-        (Consent, consents),
-        (MedicalHistory, histories),
-        (AllocationSlot, slots),
-        (Allocation, allocations),
-        (Visit, visits),
-        (SpasmAssessment, spasm),
-        (LabPanel, panels),
-        (Rand36, rand36),
-        (Hads, hads),
-        (Hdrs17, hdrs),
-    ):
-        copy_rows(model, rows)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    _flush(tables)
     return pid
+
+
+def _flush(tables: dict[type, list[dict]]) -> None:
+    """COPY the rows gathered so far, parents before children, and forget them."""
+    order = [
+        Screening,
+        Patient,
+        Consent,
+        MedicalHistory,
+        AllocationSlot,
+        Allocation,
+        Withdrawal,
+        Visit,
+        SpasmAssessment,
+        LabPanel,
+        Rand36,
+        Hads,
+        Hdrs17,
+        FormVerification,
+        RecordLock,
+    ]
+    for model in order:
+        rows = tables.get(model)
+        if rows:
+            copy_rows(model, rows)
+            rows.clear()

@@ -4,6 +4,7 @@ spreadsheet would run as a formula neutralised. No database access."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.dataset import (
@@ -50,10 +51,11 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[column]
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
-        try:
-            risky = values.str.startswith(DANGEROUS_PREFIXES, na=False)
-        except AttributeError:  # no text at all in this column
-            continue
+        risky = np.fromiter(
+            (isinstance(v, str) and v.startswith(DANGEROUS_PREFIXES) for v in values.array),
+            dtype=bool,
+            count=len(values),
+        )
         if risky.any():
             changed[column] = values.mask(risky, "'" + values.astype(str))
     return frame.assign(**changed) if changed else frame

@@ -15,9 +15,10 @@ import pandas as pd
 import pyreadstat
 from django.utils import translation
 
-from analysis.dataset import CODE_SUFFIX, build_dataset
+from analysis.dataset import CODE_SUFFIX, build_dataset, coded_variables, dataset_chunks
+from analysis.exports.csv_tables import CHUNK_PATIENTS
 from analysis.exports.dictionary import SPSS_MISSING_VALUES, dictionary
-from analysis.exports.options import ExportOptions, patient_pks
+from analysis.exports.options import ExportOptions, patient_queryset
 from analysis.exports.shaping import tables
 from assessments.models import MissingCode
 
@@ -29,8 +30,7 @@ SPSS_MISSING_RANGE = {
 
 def spss_bytes(options: ExportOptions) -> tuple[bytes, int]:
     """The .sav file's bytes and its number of rows."""
-    dataset = build_dataset(patient_pks=patient_pks(options))
-    frame = _spss_types(tables(dataset, options)["long"])
+    frame = _spss_types(long_frame(options))
     meta = dictionary().drop_duplicates("variable").set_index("variable")
     labels = {c: str(meta.label_en.get(c, c)) for c in frame.columns}
     value_labels = {}
@@ -55,10 +55,37 @@ def spss_bytes(options: ExportOptions) -> tuple[bytes, int]:
         return path.read_bytes(), len(frame)
 
 
+def long_frame(options: ExportOptions, chunk: int = CHUNK_PATIENTS) -> pd.DataFrame:
+    """The long table of the chosen patients, built chunk by chunk of patients (each table read
+    once, as the CSV export does) so that only the long table itself is held whole; each
+    column has the type it would have were the table built at once."""
+    patients = patient_queryset(options)
+    coded = coded_variables(patients)
+    parts = [
+        tables(dataset, options, only="long", coded=coded)["long"]
+        for dataset in dataset_chunks(
+            patients, restricted=bool(options.sites or options.study_ids), chunk=chunk
+        )
+    ]
+    if not parts:
+        return tables(build_dataset(patient_pks=[]), options, only="long", coded=coded)["long"]
+    # a column empty in one chunk (all None: text) and not in another is typed again from all
+    # its values, as one whole read would have typed it (yes/no with gaps stays text)
+    mixed = [
+        c
+        for c in parts[0].columns
+        if len(kinds := {str(p[c].dtype) for p in parts}) > 1 and "bool" not in kinds
+    ]
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    del parts
+    for column in mixed:
+        frame[column] = frame[column].infer_objects()
+    return frame
+
+
 def _user_missing(frame: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame, dict]:
     """Coded numeric values as their reserved user-missing value (labelled); the declared
-    missing ranges."""
-    frame = frame.copy()
+    missing ranges. Changes ``frame`` in place."""
     missing = {}
     with translation.override("en"):  # the file's labels are English, as the dictionary's
         code_labels = {
@@ -77,8 +104,8 @@ def _user_missing(frame: pd.DataFrame, value_labels: dict) -> tuple[pd.DataFrame
 
 
 def _spss_types(frame: pd.DataFrame) -> pd.DataFrame:
-    """SPSS has no nullable integers or booleans; other values in text columns become text."""
-    frame = frame.copy()
+    """SPSS has no nullable integers or booleans; other values in text columns become text.
+    Changes ``frame`` in place, one column at a time."""
     for column in frame.columns:
         if str(frame[column].dtype) in {"Int64", "boolean", "bool"}:
             frame[column] = frame[column].astype("float64")
