@@ -108,6 +108,7 @@ def test_one_form_submitted_twice_at_once_saves_one_record(alice, site_a):
         "dose_ug": "1000",
         "route": "im",
         "submission_token": token,
+        "confirm_warnings": "on",  # the arm may be standard therapy: a soft warning
     }
     clients = [login(alice) for _ in range(N)]
     responses = _post_at_once(url, clients, data)
