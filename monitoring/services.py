@@ -42,6 +42,9 @@ PATIENTS_NOT_LOCKED = _(
 # Upper layers (analysis: store the final results with the dataset hash) register here; they
 # are called inside the locking transaction with the new StudyLock.
 STUDY_LOCK_LISTENERS: dict[str, Callable[[StudyLock], None]] = {}
+# …and here: called inside the unlocking transaction before the lock is lifted (the data are
+# still those of the lock), with the active StudyLock.
+STUDY_UNLOCK_LISTENERS: dict[str, Callable[[StudyLock], None]] = {}
 
 
 def _message(query: DataQuery, kind: str, text: str, user: Any, reason: str) -> None:
@@ -260,6 +263,8 @@ def study_unlock(*, user: Any, reason: str) -> StudyLock:
     lock = active_study_lock()
     if lock is None:
         raise ValidationError(STUDY_NOT_LOCKED)
+    for listener in STUDY_UNLOCK_LISTENERS.values():
+        listener(lock)
     lock.unlocked_by = user
     lock.unlocked_at = timezone.now()
     lock.unlock_reason = reason.strip()
