@@ -7,12 +7,21 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from assessments.records import AdverseEvent, ConcomitantMedication, TreatmentExposure
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from assessments.models import Hads, Hdrs17, LabPanel, Rand36, SpasmAssessment, Visit
+from assessments.models import (
+    AdverseEvent,
+    ConcomitantMedication,
+    Hads,
+    Hdrs17,
+    LabPanel,
+    Rand36,
+    SpasmAssessment,
+    TreatmentExposure,
+    Visit,
+)
 from assessments.services import crf_save, patient_record_save, visit_get_or_create
 from hfs_ecrf.data_version import DataVersion, data_version_current
 from patients.models import Withdrawal
