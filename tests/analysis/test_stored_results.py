@@ -193,7 +193,7 @@ def seed_more(n: int) -> None:
         patient = factories.ready_to_randomise(
             site, staff[site.code], b12=("250", "100")[i // 2 % 2]
         )
-        factories.services.patient_randomise(patient=patient, user=staff[site.code])
+        factories.randomisation_services.patient_randomise(patient=patient, user=staff[site.code])
 
 
 @pytest.mark.django_db(transaction=True)

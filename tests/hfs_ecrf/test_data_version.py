@@ -46,7 +46,7 @@ def test_every_kind_of_input_write_moves_the_data_version(site_a, alice):
     moves(lambda: factories.baseline_b12(patient, alice))  # visit and lab panel
     day0 = timezone.localdate() - timedelta(days=100)
     moves(
-        lambda: factories.services.patient_randomise(
+        lambda: factories.randomisation_services.patient_randomise(
             patient=patient, user=alice, randomised_on=day0
         )
     )
@@ -86,7 +86,7 @@ def test_every_kind_of_input_write_moves_the_data_version(site_a, alice):
         ConcomitantMedication(patient=patient, medication="carbamazepine"),
     ]
     for record in records:
-        moves(lambda record=record: patient_record_save(record=record, user=alice))
+        moves(lambda record=record: patient_record_save(record=record, user=alice, confirmed=True))
     moves(records[2].delete)  # the delete path too
     withdrawal = Withdrawal(patient=patient, withdrawn_on=today, reason="lost_to_follow_up")
     moves(lambda: patient_withdraw(withdrawal=withdrawal, user=alice))
@@ -110,8 +110,8 @@ def test_read_only_requests_do_not_move_it(site_a, alice, ivan):
     before = data_version_current()
     clinician, investigator = login(alice), login(ivan)
     for client, url in [
-        (clinician, reverse("patients:list")),
-        (clinician, reverse("patients:detail", args=[patient.study_id])),
+        (clinician, reverse("monitoring:patient_list")),
+        (clinician, reverse("monitoring:patient_detail", args=[patient.study_id])),
         (investigator, reverse("analysis:overview")),
         (investigator, reverse("analysis:results_json")),
     ]:
