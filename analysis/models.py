@@ -47,6 +47,15 @@ class AnalysisResult(models.Model):
     dataset_sha256 = models.CharField(_("dataset SHA-256"), max_length=64)
     document = models.JSONField(_("results document"))
     duration_seconds = models.FloatField(_("duration, s"))
+    after_unlock = models.ForeignKey(
+        "monitoring.StudyLock",
+        verbose_name=_("computed after the unlock of"),
+        help_text=_("the last database lock unlocked before these results were computed"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-data_version"]
@@ -80,3 +89,39 @@ class StoredFigure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+
+class FinalResults(models.Model):
+    """The final results of a database lock: the results of the data as they were locked.
+
+    Created inside the locking transaction with the data version and the dataset hash of that
+    moment (``analysis.services.results_finalise``); ``result`` is the stored result of exactly
+    that dataset, linked at once if it is already stored, else by the background computation
+    (or, at the latest, computed before the database is unlocked). A result that is final is
+    never pruned (``PROTECT``). Not study data, so not audited.
+    """
+
+    lock = models.OneToOneField(
+        "monitoring.StudyLock",
+        verbose_name=_("database lock"),
+        on_delete=models.PROTECT,
+        related_name="final_results",
+    )
+    data_version = models.BigIntegerField(_("data version at the lock"))
+    dataset_sha256 = models.CharField(_("dataset SHA-256 at the lock"), max_length=64)
+    result = models.ForeignKey(
+        AnalysisResult,
+        verbose_name=_("results"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="final_of",
+    )
+
+    class Meta:
+        ordering = ["-lock__locked_at", "-id"]
+        verbose_name = _("final results")
+        verbose_name_plural = _("final results")
+
+    def __str__(self) -> str:
+        return f"{self.lock} v{self.data_version}"

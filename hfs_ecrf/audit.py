@@ -211,12 +211,14 @@ class AuditedModel(models.Model):
         base_manager_name = "objects"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Locks and the database lock refuse here, so every write path is covered (hooks.py).
-        hooks.check_write(self)
         created = self._state.adding
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=write_scope.savepoint()):
             data_version_bump(using=using)
+            # Locks and the database lock refuse here, so every write path is covered
+            # (hooks.py). After the bump: the counter row is held from here to the commit, so
+            # a database lock committed while this write waited for it is seen, not missed.
+            hooks.check_write(self)
             # The one path through the database's write guard (hfs_ecrf/dbguard.py, PostgreSQL).
             with audited_write(using):
                 super().save(*args, **kwargs)

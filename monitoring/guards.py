@@ -29,6 +29,7 @@ from hfs_ecrf.hooks import (
 from monitoring import rules
 from monitoring.models import (
     DataQuery,
+    FieldVerification,
     FormVerification,
     QueryMessage,
     RecordLock,
@@ -118,6 +119,24 @@ def reset_verification(form: CaseReportForm) -> None:
     verification.changed_by = form.updated_by
     verification.changed_at = timezone.now()
     verification.save_audited(user=form.updated_by, reason=VERIFICATION_RESET)
+
+
+def reset_field_verifications(form: CaseReportForm) -> None:
+    """A verified field whose value is no longer the one verified is marked changed."""
+    if _new_patient(form.visit.patient_id):
+        return
+    verified = FieldVerification.objects.filter(
+        visit_id=form.visit_id, form_code=form.FORM_CODE, status=FieldVerification.Status.VERIFIED
+    )
+    for verification in verified:
+        if rules.value_text(getattr(form, verification.field_name, None)) == (
+            verification.verified_value
+        ):
+            continue
+        verification.status = FieldVerification.Status.CHANGED
+        verification.changed_by = form.updated_by
+        verification.changed_at = timezone.now()
+        verification.save_audited(user=form.updated_by, reason=VERIFICATION_RESET)
 
 
 def sync_finding_queries(
@@ -231,6 +250,7 @@ def after_save(obj: Any, created: bool) -> None:
         scope.new_patients.add(obj.pk)
     if isinstance(obj, CaseReportForm):
         reset_verification(obj)
+        reset_field_verifications(obj)
         sync_form_queries(obj)
     elif isinstance(obj, Visit):
         sync_visit_queries(obj)

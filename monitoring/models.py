@@ -163,6 +163,37 @@ class FormVerification(AuditedModel):
         return f"{self.visit} {self.form_code} {self.status}"
 
 
+class FieldVerification(AuditedModel):
+    """Source data verification of one field of a form, with the value verified; a later
+    change of that field's value marks it changed (other fields' changes leave it)."""
+
+    Status = FormVerification.Status
+
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, related_name="+"
+    )
+    form_code = models.CharField(_("form"), max_length=16)
+    field_name = models.CharField(_("field"), max_length=64)
+    status = models.CharField(_("verification"), max_length=10, choices=Status.choices)
+    verified_value = models.TextField(_("value verified"), blank=True, editable=False)
+    verified_by = _user_fk(_("verified by"))
+    verified_at = models.DateTimeField(_("verified at"), editable=False)
+    changed_by = _user_fk(_("changed by"))
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("field verification")
+        verbose_name_plural = _("field verifications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit", "form_code", "field_name"], name="one_verification_per_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.visit} {self.form_code}.{self.field_name} {self.status}"
+
+
 class RecordLock(AuditedModel):
     """A lock on a form (visit + form code), a visit (visit only) or a whole patient."""
 

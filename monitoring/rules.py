@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 
@@ -40,3 +41,13 @@ def visit_due(target: date, window_days: int, today: date, horizon_days: int = 1
     if target - today <= timedelta(days=horizon_days):
         return "due"
     return None
+
+
+def value_text(value: Any) -> str:
+    """A field's value as text, as a per-field verification keeps it (blank for none; a
+    decimal without its trailing zeros, so 250 and 250.00 are the same value)."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)

@@ -12,7 +12,13 @@ from assessments.models import CRF_MODELS, FormStatus, Visit
 from assessments.schedule import VISITS
 from hfs_ecrf.access import scope_to_sites
 from monitoring import rules
-from monitoring.models import DataQuery, FormVerification, RecordLock, Signature
+from monitoring.models import (
+    DataQuery,
+    FieldVerification,
+    FormVerification,
+    RecordLock,
+    Signature,
+)
 from patients.models import Patient
 
 
@@ -68,6 +74,16 @@ def form_queries(visit: Visit, form_code: str) -> list[DataQuery]:
         .select_related("raised_by", "patient", "visit")
         .order_by("status", "-raised_at")
     )
+
+
+def field_verifications_of(visit: Visit | None, form_code: str) -> dict[str, Any]:
+    """The per-field verifications of a form, by field name (one query)."""
+    if visit is None:
+        return {}
+    rows = FieldVerification.objects.filter(visit=visit, form_code=form_code).select_related(
+        "verified_by", "changed_by"
+    )
+    return {row.field_name: row for row in rows}
 
 
 def verification_of(visit: Visit | None, form_code: str) -> FormVerification | None:

@@ -12,10 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessments.models import CRF_MODELS, FormStatus, Visit
-from monitoring import selectors
+from monitoring import rules, selectors
 from monitoring.guards import active_study_lock
 from monitoring.models import (
     DataQuery,
+    FieldVerification,
     FormVerification,
     QueryMessage,
     RecordLock,
@@ -28,6 +29,7 @@ MESSAGE_REQUIRED = _("Write a message.")
 REASON_REQUIRED = _("Give a reason.")
 WRONG_STATUS = _("This query is %(status)s: that step is not possible now.")
 NOT_VERIFIABLE = _("Only a form that is complete or marked not done can be verified.")
+NOT_A_FIELD = _("%(field)s is not a field of this form; its fields are: %(fields)s.")
 CANNOT_LOCK = _("It cannot be locked yet: %(problems)s.")
 ALREADY_LOCKED = _("It is already locked.")
 NOT_LOCKED = _("It is not locked.")
@@ -42,6 +44,9 @@ PATIENTS_NOT_LOCKED = _(
 # Upper layers (analysis: store the final results with the dataset hash) register here; they
 # are called inside the locking transaction with the new StudyLock.
 STUDY_LOCK_LISTENERS: dict[str, Callable[[StudyLock], None]] = {}
+# …and here: called inside the unlocking transaction before the lock is lifted (the data are
+# still those of the lock), with the active StudyLock.
+STUDY_UNLOCK_LISTENERS: dict[str, Callable[[StudyLock], None]] = {}
 
 
 def _message(query: DataQuery, kind: str, text: str, user: Any, reason: str) -> None:
@@ -139,6 +144,31 @@ def form_verify(*, visit: Visit, form_code: str, user: Any) -> FormVerification:
     verification.changed_by = None
     verification.changed_at = None
     verification.save_audited(user=user, reason="source data verified")
+    return verification
+
+
+@transaction.atomic
+def field_verify(*, visit: Visit, form_code: str, field_name: str, user: Any) -> FieldVerification:
+    """Source data verification of one field of a form, at its current value."""
+    model = CRF_MODELS[form_code]
+    if field_name not in model.ENTRY_FIELDS:
+        error = ValidationError(
+            NOT_A_FIELD, params={"field": field_name, "fields": ", ".join(model.ENTRY_FIELDS)}
+        )
+        raise ValidationError({"field_name": [error]})
+    form = model.objects.filter(visit=visit).first()
+    if form is None or form.status == FormStatus.DRAFT:
+        raise ValidationError(NOT_VERIFIABLE)
+    verification = FieldVerification.objects.filter(
+        visit=visit, form_code=form_code, field_name=field_name
+    ).first() or FieldVerification(visit=visit, form_code=form_code, field_name=field_name)
+    verification.status = FieldVerification.Status.VERIFIED
+    verification.verified_value = rules.value_text(getattr(form, field_name))
+    verification.verified_by = user
+    verification.verified_at = timezone.now()
+    verification.changed_by = None
+    verification.changed_at = None
+    verification.save_audited(user=user, reason=f"source data verified: {field_name}")
     return verification
 
 
@@ -260,6 +290,8 @@ def study_unlock(*, user: Any, reason: str) -> StudyLock:
     lock = active_study_lock()
     if lock is None:
         raise ValidationError(STUDY_NOT_LOCKED)
+    for listener in STUDY_UNLOCK_LISTENERS.values():
+        listener(lock)
     lock.unlocked_by = user
     lock.unlocked_at = timezone.now()
     lock.unlock_reason = reason.strip()

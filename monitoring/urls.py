@@ -31,5 +31,10 @@ urlpatterns = [
         views.form_verify,
         name="verify",
     ),
+    path(
+        "monitoring/patients/<str:study_id>/<str:code>/<str:form_code>/verify/<str:field_name>/",
+        views.field_verify,
+        name="verify_field",
+    ),
     path("monitoring/database-lock/", views.study_lock, name="study_lock"),
 ]

@@ -151,6 +151,23 @@ def form_verify(request: HttpRequest, study_id: str, code: str, form_code: str) 
 
 
 @require_POST
+@requires("verify_data")
+def field_verify(
+    request: HttpRequest, study_id: str, code: str, form_code: str, field_name: str
+) -> HttpResponse:
+    _patient, visit = _target(request, study_id, code, form_code)
+    try:
+        services.field_verify(
+            visit=visit, form_code=form_code, field_name=field_name, user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Field verified."))
+    return redirect("assessments:crf", study_id=study_id, code=code, form_code=form_code)
+
+
+@require_POST
 @requires("lock_data")
 def record_lock(request: HttpRequest, study_id: str) -> HttpResponse:
     code = request.POST.get("visit", "")

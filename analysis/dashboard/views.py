@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 from analysis.dashboard import tables
 from analysis.dashboard.charts import FIGURES, FORMATS
 from analysis.dashboard.labels import table_labels
+from analysis.dashboard.lockstate import results_lock_json, results_note
 from analysis.dashboard.notes import page_notes, sections_of
 from analysis.services import ResultsState, results_state, stored_figures
 from hfs_ecrf.access import requires
@@ -59,8 +60,14 @@ def _computing(request: HttpRequest, state: ResultsState, title: Any, page: str)
         "title": title,
         "pages": [(k, v[0]) for k, v in PAGES.items()],
         "data_version": state.data_version,
+        **_note(state),
     }
     return render(request, "analysis/computing.html", context)
+
+
+def _note(state: ResultsState) -> dict[str, str]:
+    kind, text = results_note(state)
+    return {"results_note_kind": kind, "results_note": text}
 
 
 def _status(state: ResultsState) -> dict[str, Any]:
@@ -72,6 +79,7 @@ def _status(state: ResultsState) -> dict[str, Any]:
         "stale": state.stale,
         "data_cut": result.document["data_cut"],
         "sha": result.dataset_sha256,
+        **_note(state),
     }
 
 
@@ -135,6 +143,7 @@ def results_json(request: HttpRequest) -> JsonResponse:
             "status": "computing",
             "detail": gettext("The results are being computed; try again in a minute."),
             "current_data_version": state.data_version,
+            **results_lock_json(state),
         }
         return JsonResponse(body, status=503)
     result = state.result
@@ -144,6 +153,7 @@ def results_json(request: HttpRequest) -> JsonResponse:
         "current_data_version": state.data_version,
         "newer_data_being_analysed": state.stale,
         "computation_seconds": round(result.duration_seconds, 3),
+        **results_lock_json(state),
         **result.document,
     }
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False, "indent": 1})
@@ -179,6 +189,7 @@ def table_csv(request: HttpRequest, name: str) -> HttpResponse:
         )
     results = state.result.document
     table = _table(name, results, table_labels())
+    _kind, note = results_note(state)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     writer = csv.writer(response)
@@ -186,7 +197,7 @@ def table_csv(request: HttpRequest, name: str) -> HttpResponse:
         [
             f"# {table.title}; population {table.population}; "
             f"n {json.dumps(table.n)}; data cut {results['data_cut']}; "
-            f"data version {state.result.data_version}"
+            f"data version {state.result.data_version}" + (f"; {note}" if note else "")
         ]
     )
     writer.writerow(table.header)

@@ -52,6 +52,7 @@ def form_monitoring(context, patient, visit, model) -> dict[str, Any]:
         if q.status in DataQuery.UNRESOLVED:
             by_field[q.field_name] = by_field.get(q.field_name, 0) + 1
     locks = selectors.active_locks(patient)
+    marks = selectors.field_verifications_of(visit, form_code)
     return {
         "queries": queries,
         "open": sum(by_field.values()),
@@ -67,6 +68,10 @@ def form_monitoring(context, patient, visit, model) -> dict[str, Any]:
         else None,
         "study_lock": active_study_lock(),
         "fields": [(n, model._meta.get_field(n).verbose_name) for n in model.ENTRY_FIELDS],
+        "field_marks": [
+            (n, model._meta.get_field(n).verbose_name, marks.get(n)) for n in model.ENTRY_FIELDS
+        ],
+        "fields_verified": sum(1 for m in marks.values() if m.status == m.Status.VERIFIED),
         "may_verify": can(user, "verify_data"),
         "may_review": can(user, "verify_data") or can(user, "lock_data"),
         "may_lock": can(user, "lock_data"),
