@@ -18,7 +18,7 @@ from assessments.models.records import AdverseEvent, SuicideItemReview, Treatmen
 from assessments.schedule import VISIT_CODES, VISITS, in_window
 from hfs_ecrf import write_scope
 from hfs_ecrf.audit import changed_fields
-from hfs_ecrf.submissions import first_record
+from hfs_ecrf.submissions import create_once, first_record
 from hfs_ecrf.validation import refuse_unconfirmed
 from hfs_ecrf.versioning import (
     UNCHECKED,
@@ -330,8 +330,15 @@ def patient_record_save(
     confirmation = refuse_unconfirmed(record_warnings(record), errors, confirmed=confirmed)
     if confirmation:
         reason = f"{reason}; {confirmation}" if reason else confirmation
-    record.save_audited(user=user, reason=reason)
-    return record
+    if record.pk is not None:
+        record.save_audited(user=user, reason=reason)
+        return record
+    return create_once(
+        record,
+        token=submission_token,
+        user=user,
+        save=lambda: record.save_audited(user=user, reason=reason),
+    )
 
 
 def record_warnings(record: Any) -> dict[str, Any]:

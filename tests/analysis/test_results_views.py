@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from analysis.dataset import build_dataset
 from analysis.services import results_refresh
-from assessments.models import SpasmAssessment
+from assessments.models import FormStatus, SpasmAssessment
 from demo.seed import seed_accounts, seed_cohort
 from patients.models import Identity
 from tests.conftest import login
@@ -68,12 +68,13 @@ def test_identity_never_enters_the_dataset(cohort):
 
 def test_dataset_values_equal_what_is_stored(cohort):
     dataset = build_dataset()
-    for form in SpasmAssessment.objects.select_related("visit__patient")[:20]:
+    for form in SpasmAssessment.objects.select_related("visit__patient").order_by("?")[:20]:
         row = dataset.long[
             (dataset.long.study_id == form.visit.patient.study_id)
             & (dataset.long.visit == form.visit.code)
         ].iloc[0]
-        expected = form.vas_frequency
+        # drafts are not analysed (issue 11.9): their values are missing in the dataset
+        expected = None if form.status == FormStatus.DRAFT else form.vas_frequency
         assert (row.vas_frequency == expected) or (expected is None and row.isna().vas_frequency)
         day = (form.visit.visit_date - form.visit.patient.allocation.randomised_on).days
         assert row.visit_day == day
