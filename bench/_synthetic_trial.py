@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import numpy as np
@@ -74,11 +75,19 @@ def copy_rows(model, rows: list[dict]) -> None:
         )
 
 
-def load(user_id: int, seed: int = 1, patients: int | None = None) -> int:
-    """Load the first sites of SITES (all, or those holding ``patients``); the patient count."""
+@contextmanager
+def guarded_copy():
+    """One transaction in which COPY may write the audited tables: the write guard's
+    transaction-local flag, set as ``audited_write`` sets it."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config(%s, 'on', true)", [FLAG])
+        yield
+
+
+def load(user_id: int, seed: int = 1, patients: int | None = None) -> int:
+    """Load the first sites of SITES (all, or those holding ``patients``); the patient count."""
+    with guarded_copy():
         total = _load(user_id, seed, sites_upto(patients) if patients else SITES)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

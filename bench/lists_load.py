@@ -62,39 +62,27 @@ PATHS = {"patients": "/patients/", "screening": "/patients/screening/", "status"
 
 
 def extras(user_id: int) -> None:
-    """Withdrawals (every 29th patient) and unresolved queries (every 17th on a form, every 23rd
-    on the record) on top of the synthetic trial, written with the loader's COPY."""
+    """Unresolved queries (every 17th patient on a form, every 23rd on the record) on top of the
+    synthetic trial (which has its own withdrawals), written with the loader's COPY."""
     from django.utils import timezone
 
-    from bench._synthetic_trial import copy_rows
+    from bench._synthetic_trial import copy_rows, guarded_copy
     from monitoring.models import DataQuery
-    from patients.models import Patient, Withdrawal
+    from patients.models import Patient
 
     now = timezone.now()
     ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
-    copy_rows(
-        Withdrawal,
-        [
-            {
-                "id": n,
-                "patient_id": pk,
-                "withdrawn_on": date(2026, 3, 1),
-                "reason": "lost_to_follow_up",
-                "recorded_by_id": user_id,
-            }
-            for n, pk in enumerate(ids[::29], start=1)
-        ],
-    )
     queries = [
         {"patient_id": pk, "visit_id": (pk - 1) * 4 + 2, "form_code": "spasm"} for pk in ids[::17]
     ] + [{"patient_id": pk, "visit_id": None, "form_code": ""} for pk in ids[::23]]
-    copy_rows(
-        DataQuery,
-        [
-            {**q, "id": n, "raised_by_id": user_id, "raised_at": now, "status": "open"}
-            for n, q in enumerate(queries, start=1)
-        ],
-    )
+    with guarded_copy():
+        copy_rows(
+            DataQuery,
+            [
+                {**q, "id": n, "raised_by_id": user_id, "raised_at": now, "status": "open"}
+                for n, q in enumerate(queries, start=1)
+            ],
+        )
 
 
 # --- what the page shows, read back from its HTML ----------------------------------------------
