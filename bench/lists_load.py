@@ -297,12 +297,13 @@ def run(seconds: float, clients: int) -> None:
     dm.groups.add(Group.objects.get(name=GROUP_NAMES[Role.DATA_MANAGER]))
     workdir = Path(tempfile.mkdtemp(prefix="lists-load-"))
     full_sites = dict(_synthetic_trial.SITES)
+    sizes = (_synthetic_trial.sites_upto(1000), _synthetic_trial.sites_upto(10000))
     print(f"{clients} clients, {seconds:.0f} s per size, gunicorn --workers 3, DEBUG=0")
     header = (
         f"{'patients':>8} {'page':<10} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
         f" {'floor p50':>9} {'floor p95':>9}"
     )
-    for sites in ({"AAA": 62, "BBB": 938}, full_sites):
+    for sites in sizes:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE patients_site, patients_allocationlist CASCADE")
         _synthetic_trial.SITES = sites
