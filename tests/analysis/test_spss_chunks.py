@@ -43,6 +43,7 @@ def _whole(options: ExportOptions, path) -> bytes:
         ExportOptions(),
         ExportOptions(relative_dates=False),
         ExportOptions(visits=["V0", "V3"], forms=["spasm", "hdrs"]),
+        ExportOptions(study_ids=["nobody"]),  # no patient: the variables, no case
     ],
 )
 def test_the_chunked_file_is_the_whole_tables_file(cohort, tmp_path, options):
