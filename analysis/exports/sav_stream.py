@@ -46,7 +46,12 @@ def string_width(values: pd.Series) -> int:
     present = values.dropna()
     if present.empty:
         return 1
-    return max(1, int(present.map(lambda v: len(str(v).encode("utf-8"))).max()))
+    return max(1, int(np.char.str_len(_utf8(present.to_numpy(dtype=object))).max()))
+
+
+def _utf8(values: np.ndarray) -> np.ndarray:
+    """Text values (no missing ones) as a fixed-width bytes array, in C loops."""
+    return np.char.encode(values.astype(str), "utf-8")
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,15 @@ def _encoded(values: pd.Series, width: int | None, storage: int | None) -> np.nd
         out = numbers.astype("<f8").view("<u8")
         out[np.isnan(numbers)] = np.frombuffer(SYSMIS, dtype="<u8")[0]
         return out.view("<f8")
-    cells = [_padded(v, width, storage) for v in values.to_numpy(dtype=object, na_value=None)]
-    return np.array(cells, dtype=f"S{storage}")
+    texts = values.to_numpy(dtype=object, na_value=None)
+    if width > MAX_SHORT_STRING:  # very long strings: 255 bytes in each 256-byte segment
+        return np.array([_padded(v, width, storage) for v in texts], dtype=f"S{storage}")
+    texts = np.where(texts == None, "", texts)  # noqa: E711 - elementwise: missing → spaces
+    encoded = _utf8(texts) if len(texts) else np.array([], dtype="S1")
+    longest = int(np.char.str_len(encoded).max()) if len(encoded) else 0
+    if longest > width:
+        raise ValueError(f"a value of {longest} bytes does not fit a string of width {width}")
+    return np.char.ljust(encoded, storage, b" ").astype(f"S{storage}")
 
 
 def _padded(value: Any, width: int, storage: int) -> bytes:

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 from django.utils import translation
 
@@ -104,6 +105,10 @@ def _probe(part: pd.DataFrame) -> pd.DataFrame:
     for at, column in enumerate(part.columns):
         if part[column].dtype != object:
             continue
+        values = part[column].to_numpy()
+        if pd.api.types.infer_dtype(values, skipna=True) == "string":  # text, maybe missing
+            rows.update(_first_of_each(values))
+            continue
         seen: set[type] = set()
         for i, value in enumerate(part.iloc[:, at].array):
             kind = type(None) if _missing(value) else type(value)
@@ -111,6 +116,17 @@ def _probe(part: pd.DataFrame) -> pd.DataFrame:
                 seen.add(kind)
                 rows.add(i)
     return part.iloc[sorted(rows)]
+
+
+def _first_of_each(values: np.ndarray) -> set[int]:
+    """Positions of a text column's first value, first None and first other missing value."""
+    missing = pd.isna(values)
+    none = values == None  # noqa: E711 - elementwise
+    first = set()
+    for found in (~missing, none, missing & ~none):
+        if found.any():
+            first.add(int(np.argmax(found)))
+    return first
 
 
 def _missing(value: Any) -> bool:
