@@ -2,7 +2,8 @@
 export log. The web page, the admin action and the ``export_data`` command all call it.
 
 A CSV table is produced lazily, chunk by chunk of patients, and logged (with its row count)
-once it has been read to the end; the other formats are built whole and logged at once.
+once it has been read to the end; the SPSS file is written chunk by chunk to a temporary file,
+logged, and read back in blocks; the other formats are built whole and logged at once.
 """
 
 from __future__ import annotations

@@ -43,15 +43,8 @@ def storage_width(user_width: int) -> int:
 
 def string_width(values: pd.Series) -> int:
     """The width pyreadstat gives a text column: its longest value in UTF-8 bytes, at least 1."""
-    present = values.dropna()
-    if present.empty:
-        return 1
-    return max(1, int(np.char.str_len(_utf8(present.to_numpy(dtype=object))).max()))
-
-
-def _utf8(values: np.ndarray) -> np.ndarray:
-    """Text values (no missing ones) as a fixed-width bytes array, in C loops."""
-    return np.char.encode(values.astype(str), "utf-8")
+    present = values.dropna().to_numpy(dtype=object)
+    return max([1, *(len(str(v).encode("utf-8")) for v in present)])
 
 
 @dataclass(frozen=True)
@@ -108,12 +101,11 @@ def _encoded(values: pd.Series, width: int | None, storage: int | None) -> np.nd
     texts = values.to_numpy(dtype=object, na_value=None)
     if width > MAX_SHORT_STRING:  # very long strings: 255 bytes in each 256-byte segment
         return np.array([_padded(v, width, storage) for v in texts], dtype=f"S{storage}")
-    texts = np.where(texts == None, "", texts)  # noqa: E711 - elementwise: missing → spaces
-    encoded = _utf8(texts) if len(texts) else np.array([], dtype="S1")
-    longest = int(np.char.str_len(encoded).max()) if len(encoded) else 0
+    encoded = [b"" if v is None else str(v).encode("utf-8") for v in texts]
+    longest = max(map(len, encoded), default=0)
     if longest > width:
         raise ValueError(f"a value of {longest} bytes does not fit a string of width {width}")
-    return np.char.ljust(encoded, storage, b" ").astype(f"S{storage}")
+    return np.array([e.ljust(storage, b" ") for e in encoded], dtype=f"S{storage}")
 
 
 def _padded(value: Any, width: int, storage: int) -> bytes:

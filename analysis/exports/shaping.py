@@ -52,7 +52,10 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
         risky = np.fromiter(
-            (isinstance(v, str) and v.startswith(DANGEROUS_PREFIXES) for v in values.array),
+            (
+                isinstance(v, str) and v.startswith(DANGEROUS_PREFIXES)
+                for v in values.to_numpy(dtype=object)  # not .array: slow per item
+            ),
             dtype=bool,
             count=len(values),
         )
