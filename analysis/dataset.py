@@ -315,9 +315,26 @@ def dataset_chunks(
     server-side cursor on PostgreSQL), so the cost is linear in the number of patients and the
     number of queries does not depend on it. A chunk's dataset has no screening rows."""
     data_cut = timezone.now()
+    for rows in chunk_rows(patients_qs, restricted=restricted, chunk=chunk, records=records):
+        yield _assemble(rows, records=records, include_drafts=False, data_cut=data_cut)
+
+
+def chunk_rows(
+    patients_qs: Any,
+    *,
+    restricted: bool,
+    chunk: int,
+    records: bool = False,
+    sources: set[str] | None = None,
+) -> Iterator[dict[str, list[tuple]]]:
+    """The rows (tuples, columns as in ``_sources``) of consecutive chunks of ``chunk``
+    patients in study ID order, one query per table; ``sources`` (names of ``_sources``, the
+    patients always) reads only those tables. ``dataset_chunks`` assembles them."""
     patient_filter = {"patient__in": patients_qs.order_by().values("pk")} if restricted else {}
     streams = {}
     for name, source in _sources(patients_qs.order_by(), patient_filter, records).items():
+        if sources is not None and name != "patients" and name not in sources:
+            continue
         columns = list(source.columns)
         fetched = [*columns] if source.key in columns else [source.key, *columns]
         ordered = _ordered(name, source) if name in ORDERED else source.rows.order_by(source.key)
@@ -333,7 +350,7 @@ def dataset_chunks(
         for name, (stream, at, drop_key) in streams.items():
             taken = stream.take_while(at, keys)
             rows[name] = [row[1:] for row in taken] if drop_key else taken
-        yield _assemble(rows, records=records, include_drafts=False, data_cut=data_cut)
+        yield rows
 
 
 class _Peekable:

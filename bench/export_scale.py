@@ -75,10 +75,12 @@ def worker(kind: str, target: str, patients: int) -> None:
             cursor.cursor.copy_expert(floor_sql(coded), sink)
         out["header"] = header(coded)
     elif kind == "spss":
-        from analysis.exports.spss import spss_bytes
-
-        data, rows = spss_bytes(ExportOptions())
-        out.update(rows=rows, bytes=len(data))
+        size = 0
+        with open(target, "wb") as sink:
+            file = export_file("spss", ExportOptions(), user=None)
+            for chunk in file.chunks:
+                size += sink.write(chunk)
+        out.update(rows=file.log.rows, bytes=size)
     elif kind == "profile":
         import cProfile
         import pstats

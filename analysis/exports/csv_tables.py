@@ -15,6 +15,7 @@ from analysis.dataset import (
     coded_variables,
     dataset_chunks,
 )
+from analysis.exports.long_csv import long_csv
 from analysis.exports.options import ExportOptions, ExportResult, patient_queryset
 from analysis.exports.shaping import tables
 
@@ -68,6 +69,11 @@ def stream_csv(
     # the code columns of the whole export, so every chunk has the same header
     coded = coded_variables(patients) if name in ("long", "wide") else set()
     result.rows[name] = 0
+    if name == "long":  # written straight from the rows read (the same file)
+        for text, rows in long_csv(patients, options, coded, chunk):
+            result.rows[name] += rows
+            yield text
+        return
     chunks = dataset_chunks(
         patients,
         restricted=bool(options.sites or options.study_ids),

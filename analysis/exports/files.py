@@ -2,11 +2,13 @@
 export log. The web page, the admin action and the ``export_data`` command all call it.
 
 A CSV table is produced lazily, chunk by chunk of patients, and logged (with its row count)
-once it has been read to the end; the other formats are built whole and logged at once.
+once it has been read to the end; the SPSS file is written chunk by chunk to a temporary file,
+logged, and read back in blocks; the other formats are built whole and logged at once.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +22,11 @@ from analysis.exports.csv_tables import stream_csv
 from analysis.exports.dictionary import dictionary_csv
 from analysis.exports.log import export_log_create
 from analysis.exports.options import ExportOptions, ExportResult
-from analysis.exports.spss import spss_bytes
+from analysis.exports.spss import spss_write
 from analysis.models import ExportLog
 
 CSV_TYPE = "text/csv; charset=utf-8"
+BLOCK = 1 << 20  # bytes per chunk of a file written to disk first
 BOM = "\ufeff".encode()  # so spreadsheet programs read the CSV tables as UTF-8
 
 
@@ -34,6 +37,7 @@ class ExportFile:
     chunks: Iterable[bytes]
     streamed: bool  # True: produced (and logged) while ``chunks`` is read
     log: ExportLog | None = None  # the export log entry, once written
+    on_disk: bool = False  # True: written whole to a temporary file, read back in blocks
 
 
 @dataclass(frozen=True)
@@ -90,9 +94,26 @@ def _dictionary(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, st
     return text.encode("utf-8"), rows, f"hfs_b12_dictionary_{stamp}.csv", CSV_TYPE
 
 
-def _spss(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
-    data, rows = spss_bytes(options)
-    return data, rows, f"hfs_b12_{stamp}.sav", "application/x-spss-sav"
+def _spss(export_format: str, options: ExportOptions, user: Any, stamp: str) -> ExportFile:
+    """Written to a temporary file (memory flat in the number of patients), logged, then read
+    back in blocks; the file goes when the last block has been read."""
+    sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed by blocks() once read
+    try:
+        rows = spss_write(options, sink)
+    except BaseException:
+        sink.close()
+        raise
+    log = export_log_create(user=user, export_format=export_format, options=options, rows=rows)
+
+    def blocks() -> Iterator[bytes]:
+        with sink:
+            sink.seek(0)
+            while block := sink.read(BLOCK):
+                yield block
+
+    return ExportFile(
+        f"hfs_b12_{stamp}.sav", "application/x-spss-sav", blocks(), False, log, on_disk=True
+    )
 
 
 def _stata(options: ExportOptions, stamp: str) -> tuple[bytes, int, str, str]:
@@ -127,7 +148,7 @@ FORMATS: dict[str, ExportFormat] = {
         _("CSV, concomitant medication"), _csv_table("concomitant_medication")
     ),
     "dictionary": ExportFormat(_("Data dictionary (CSV)"), _whole(_dictionary)),
-    "spss": ExportFormat(_("SPSS (.sav) with labels"), _whole(_spss), binary=True),
+    "spss": ExportFormat(_("SPSS (.sav) with labels"), _spss, binary=True),
     "stata": ExportFormat(_("Stata (.dta) with labels"), _whole(_stata), binary=True),
     "sas": ExportFormat(
         _("SAS (XPORT .xpt and a PROC FORMAT program, ZIP)"), _whole(_sas), binary=True

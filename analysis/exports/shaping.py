@@ -52,7 +52,10 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
         if values.dtype != object and not pd.api.types.is_string_dtype(values):
             continue
         risky = np.fromiter(
-            (isinstance(v, str) and v.startswith(DANGEROUS_PREFIXES) for v in values.array),
+            (
+                isinstance(v, str) and v.startswith(DANGEROUS_PREFIXES)
+                for v in values.to_numpy(dtype=object)  # not .array: slow per item
+            ),
             dtype=bool,
             count=len(values),
         )
@@ -87,7 +90,8 @@ def tables(
     if options.relative_dates:
         reference = _reference(patients).set_axis(patients.study_id)
         for name, frame in out.items():
-            ref = frame.study_id.map(reference)
+            # (mapping an empty column onto dates fails in pandas: no patient, no dates)
+            ref = frame.study_id.map(reference) if len(frame) else reference.iloc[:0]
             out[name] = _relative(frame, ref.reset_index(drop=True).set_axis(frame.index))
     if only in (None, "wide"):
         out["wide"] = _wide(out["long"], out["patients"])

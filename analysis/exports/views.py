@@ -1,4 +1,4 @@
-"""The data manager's export page and downloads (CSV streamed; SPSS and ZIP whole)."""
+"""The data manager's export page and downloads (CSV and SPSS streamed; the others whole)."""
 
 from __future__ import annotations
 
@@ -84,8 +84,9 @@ def export_page(request: HttpRequest) -> HttpResponse:
 
 
 def file_response(file: ExportFile) -> HttpResponse:
-    """An export file as a download: streamed when it is produced while read."""
-    if file.streamed:
+    """An export file as a download: streamed when it is produced while read or read back
+    from a temporary file."""
+    if file.streamed or file.on_disk:
         response = StreamingHttpResponse(file.chunks, content_type=file.content_type)
     else:
         response = HttpResponse(b"".join(file.chunks), content_type=file.content_type)

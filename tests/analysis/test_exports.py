@@ -163,7 +163,9 @@ def test_dictionary_spss_and_bundle(cohort, tmp_path):
     q1 = next(r for r in dictionary if r["variable"] == "rand36_q01")
     assert "1=excellent" in q1["allowed"]
     sav = tmp_path / "x.sav"
-    sav.write_bytes(client.get(reverse("analysis:export"), {"format": "spss"}).content)
+    response = client.get(reverse("analysis:export"), {"format": "spss"})
+    assert response.streaming  # read back from its temporary file, not held whole
+    sav.write_bytes(b"".join(response.streaming_content))
     frame, meta = pyreadstat.read_sav(str(sav))
     assert len(frame) == Patient.objects.count() * 4
     assert meta.column_names_to_labels["vas_frequency"] == "VAS spasm frequency"
