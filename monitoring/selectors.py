@@ -210,6 +210,12 @@ def sdv_progress(user: Any) -> dict[str, Any]:
         (v.visit_id, v.form_code): v.status
         for v in FormVerification.objects.filter(visit__patient_id__in=list(patients))
     }
+    # Verified fields whose value changed since: named on the worklist entry of their form.
+    changed_fields: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for visit_id, form_code, field_name in FieldVerification.objects.filter(
+        visit__patient_id__in=list(patients), status=FieldVerification.Status.CHANGED
+    ).values_list("visit_id", "form_code", "field_name"):
+        changed_fields[(visit_id, form_code)].append(field_name)
     per_patient: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     to_verify = []
     for code, model in CRF_MODELS.items():
@@ -224,7 +230,12 @@ def sdv_progress(user: Any) -> dict[str, Any]:
             if state == FormVerification.Status.VERIFIED:
                 counts[1] += 1
             else:
-                if state == FormVerification.Status.CHANGED:
+                fields = [
+                    model._meta.get_field(name).verbose_name
+                    for name in sorted(changed_fields.get((visit_id, code), ()))
+                ]
+                changed = state == FormVerification.Status.CHANGED or bool(fields)
+                if changed:
                     counts[2] += 1
                 to_verify.append(
                     {
@@ -232,7 +243,8 @@ def sdv_progress(user: Any) -> dict[str, Any]:
                         "visit_code": visit_code,
                         "form_code": code,
                         "title": model.TITLE,
-                        "changed": state == FormVerification.Status.CHANGED,
+                        "changed": changed,
+                        "changed_fields": fields,
                     }
                 )
     per_site: dict[str, list[int]] = defaultdict(lambda: [0, 0])

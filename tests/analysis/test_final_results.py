@@ -16,14 +16,13 @@ from analysis import services as analysis_services
 from analysis.dataset import build_dataset
 from analysis.models import AnalysisResult, FinalResults
 from analysis.services import RESULTS_KEPT, results_refresh
-from assessments.models import SpasmAssessment
-from assessments.services import crf_save
 from demo.seed import seed_accounts, seed_cohort
 from hfs_ecrf.data_version import data_version_current
 from hfs_ecrf.hooks import WriteRefused
 from monitoring import services as monitoring_services
 from monitoring.models import StudyLock
 from tests.conftest import login
+from tests.factories import change_a_completed_form
 
 PAGES = ("primary", "secondary", "correlations", "regression", "mixed", "subgroups", "safety")
 
@@ -37,18 +36,6 @@ def cohort(db):
 
 def _user(name: str) -> User:
     return User.objects.get(username=name)
-
-
-def _change_a_form() -> None:
-    form = SpasmAssessment.objects.filter(vas_frequency__isnull=False).first()
-    form.vas_frequency = (form.vas_frequency + 7) % 100
-    crf_save(
-        form=form,
-        user=form.updated_by,
-        action="complete",
-        reason="corrected",
-        base_version=form.version,
-    )
 
 
 def _lock(reason: str = "final analysis") -> StudyLock:
@@ -113,12 +100,12 @@ def test_the_lock_stores_the_final_results_with_the_dataset_hash_and_the_lock_ti
     assert FinalResults.objects.get(lock=lock).result_id == before.pk
     # under the lock nothing changes
     with pytest.raises(WriteRefused):
-        _change_a_form()
+        change_a_completed_form()
 
 
 def test_results_stored_before_other_data_are_not_final_the_worker_computes_them(cohort):
     old = results_refresh()
-    _change_a_form()  # the stored results are of older data
+    change_a_completed_form()  # the stored results are of older data
     lock = _lock()
     final = FinalResults.objects.get(lock=lock)
     assert final.result is None and final.dataset_sha256 == build_dataset().sha256()
@@ -207,7 +194,7 @@ def test_unlock_needs_a_reason_and_results_after_it_supersede_the_final_ones(coh
     assert f"The database was unlocked at {_local(unlocked.unlocked_at)}" in body
     assert client.get(reverse("analysis:results_json")).json()["final"] is False
 
-    _change_a_form()
+    change_a_completed_form()
     after = results_refresh()
     assert after.pk != final_result.pk and after.after_unlock_id == lock.pk
     expected = f"Computed after the database was unlocked at {_local(unlocked.unlocked_at)}"
@@ -258,7 +245,7 @@ def test_the_final_results_survive_the_pruning_of_old_results(cohort, monkeypatc
     _unlock()
     computed = []
     for _ in range(3):
-        _change_a_form()
+        change_a_completed_form()
         computed.append(results_refresh().pk)
     # the latest two are kept, the older ones pruned…
     assert not AnalysisResult.objects.filter(pk=computed[0]).exists()
@@ -271,14 +258,14 @@ def test_the_final_results_survive_the_pruning_of_old_results(cohort, monkeypatc
 
 
 def test_an_unlock_before_the_worker_ran_computes_the_final_results_first(cohort):
-    _change_a_form()
+    change_a_completed_form()
     lock = _lock()
     sha_at_lock = FinalResults.objects.get(lock=lock).dataset_sha256
     assert not AnalysisResult.objects.exists()
     unlocked = _unlock()
     final = FinalResults.objects.get(lock=unlocked)
     assert final.result is not None and final.result.dataset_sha256 == sha_at_lock
-    _change_a_form()
+    change_a_completed_form()
     after = results_refresh()
     assert after.dataset_sha256 != sha_at_lock and after.after_unlock_id == lock.pk
 

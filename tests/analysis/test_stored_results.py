@@ -20,13 +20,13 @@ from analysis.results import compute_results
 from analysis.services import results_refresh
 from analysis.tasks import results_refresh_task
 from assessments.models import SpasmAssessment
-from assessments.services import crf_save
 from demo.seed import seed_accounts, seed_cohort
 from hfs_ecrf.data_version import data_version_current
 from patients.models import Allocation, Patient, Screening, Site
 from randomisation import services as randomisation_services
 from tests import factories
 from tests.conftest import login
+from tests.factories import change_a_completed_form
 
 PAGES = ("overview", "primary", "secondary", "correlations", "mixed", "subgroups", "safety")
 
@@ -49,18 +49,6 @@ def cohort_with_room(db):
     return sites
 
 
-def _change_a_form() -> None:
-    form = SpasmAssessment.objects.filter(vas_frequency__isnull=False).first()
-    form.vas_frequency = (form.vas_frequency + 7) % 100
-    crf_save(
-        form=form,
-        user=form.updated_by,
-        action="complete",
-        reason="corrected",
-        base_version=form.version,
-    )
-
-
 def test_results_are_computed_once_per_data_version_and_stored(cohort):
     first = results_refresh()
     assert first.data_version == data_version_current()
@@ -75,7 +63,7 @@ def test_results_are_computed_once_per_data_version_and_stored(cohort):
     # the same version again: nothing computed, the stored row returned
     assert results_refresh().pk == first.pk and AnalysisResult.objects.count() == 1
 
-    _change_a_form()
+    change_a_completed_form()
     assert data_version_current() > first.data_version
     second = results_refresh()
     assert second.pk != first.pk and second.data_version == data_version_current()
@@ -115,7 +103,7 @@ def test_the_dashboard_shows_stored_results_and_says_when_newer_data_are_being_a
     assert doc["newer_data_being_analysed"] is False
     assert doc["primary"] == stored.document["primary"]
 
-    _change_a_form()
+    change_a_completed_form()
     body = client.get(reverse("analysis:overview")).content.decode()
     assert 'data-testid="results-stale"' in body  # the old results, marked
     assert f"data version {stored.data_version}" in body or str(stored.data_version) in body
@@ -211,7 +199,7 @@ def test_committed_writes_queue_one_recomputation_that_the_worker_stores():
     assert stored.dataset_sha256 == build_dataset().sha256()
     assert StoredFigure.objects.filter(result=stored).exists()
 
-    _change_a_form()
+    change_a_completed_form()
     assert tasks.filter(status=TaskResultStatus.READY).count() == 1
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     latest = AnalysisResult.objects.first()

@@ -62,6 +62,27 @@ def test_a_monitor_marks_single_fields_and_a_change_of_that_field_resets_its_mar
     assert (b12.status, b12.verified_value, b12.changed_by) == ("verified", "260", None)
 
 
+def test_a_reset_field_mark_is_named_on_the_monitor_worklist(alice, mona, smr_patient):
+    complete_labs(smr_patient, alice, b12="250")
+    client = login(mona)
+    _verify_field(client, smr_patient, "b12_value")
+    _verify_field(client, smr_patient, "cortisol_value")
+
+    def to_verify() -> str:
+        client.cookies["django_language"] = "en"
+        page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        return page.split('data-testid="to-verify"')[1].split("</ul>")[0]
+
+    assert "changed since verification" not in to_verify()  # listed, nothing changed yet
+    complete_labs(smr_patient, alice, b12="260")
+    entry = to_verify()
+    label = lab_panel(smr_patient)._meta.get_field("b12_value").verbose_name
+    assert f"changed since verification: {label}" in entry
+    assert "cortisol" not in entry.split("changed since verification")[1].lower()
+    _verify_field(client, smr_patient, "b12_value")  # verified again: no longer flagged
+    assert "changed since verification" not in to_verify()
+
+
 def test_only_monitors_verify_fields_of_saved_forms_and_real_fields(alice, mona, smr_patient):
     visit = lab_panel(smr_patient).visit
     with pytest.raises(ValidationError):  # still a draft
