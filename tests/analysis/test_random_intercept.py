@@ -60,7 +60,9 @@ def test_the_fit_is_statsmodels_mixedlm(seed, patients, sd_patient, missing):
     data = repeated(seed, patients, sd_patient=sd_patient, missing=missing)
     assert data.groupby("study_id").size().nunique() > 1  # unbalanced
     (theirs, their_warnings), (ours, our_warnings) = fits(data)
-    assert ours.model._vectorised(ours.cov_re_unscaled)  # not statsmodels' loop in disguise
+    assert ours.model._vectorised(
+        np.asarray(ours.cov_re_unscaled)
+    )  # not statsmodels' loop in disguise
     assert ours.converged == theirs.converged
     assert our_warnings == their_warnings
     assert list(ours.fe_params.index) == list(theirs.fe_params.index)
