@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ def frame(rows: int) -> pd.DataFrame:
             # midnight everywhere except near the end: pandas writes dates-only per chunk
             "at": pd.to_datetime(
                 [
-                    datetime(2025, 2, 1, 0 if i < rows - 3 else 9, 30 * (i >= rows - 3))
+                    pd.Timestamp(2025, 2, 1, 0 if i < rows - 3 else 9, 30 * (i >= rows - 3))
                     for i in range(rows)
                 ]
             ),
