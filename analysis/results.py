@@ -137,7 +137,9 @@ def compute_results(dataset: Any) -> dict[str, Any]:
     other sections are unaffected. Failed sections are also listed in ``section_notes``."""
     inputs = Inputs(
         wide=analysis_frame(dataset),
-        long=dataset.long.loc[dataset.long.arm.notna().to_numpy(), list(LONG_COLUMNS)],
+        long=dataset.long.loc[
+            dataset.long.arm.notna().to_numpy(), [c for c in LONG_COLUMNS if c in dataset.long]
+        ],
         patients=dataset.patients,
         screening=dataset.screening,
         adverse_events=dataset.adverse_events,
