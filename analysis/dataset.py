@@ -6,7 +6,6 @@ Every consumer (results, dashboards, exports, data dictionary) reads from here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analysis import plan
+from analysis.digest import csv_sha256
 from assessments.models import (
     CRF_MODELS,
     AdverseEvent,
@@ -165,21 +165,21 @@ class Dataset:
         default_factory=lambda: pd.DataFrame(columns=["study_id", "visit", "variable", "code"])
     )
 
+    def analysis_variables(self) -> list[str]:
+        """The visit variables the analysis uses (the columns ``wide()`` spreads by visit)."""
+        return [v for v in ANALYSIS_LEVEL if v in self.long]
+
     def wide(self, variables: list[str] | None = None) -> pd.DataFrame:
         """One row per patient; visit variables as ``<variable>__<visit>``."""
-        variables = [v for v in (variables or ANALYSIS_LEVEL) if v in self.long]
+        variables = [v for v in (variables or self.analysis_variables()) if v in self.long]
         # one row per patient and visit, so a plain pivot (no aggregation) is exact
         pivot = self.long.pivot(index="study_id", columns="visit", values=variables)  # noqa: PD010
         pivot.columns = [f"{var}__{visit}" for var, visit in pivot.columns]
         return self.patients.set_index("study_id").join(pivot).reset_index()
 
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        # the data, not the monitoring state beside it (verification, locks)
-        long = self.long.drop(columns=FORM_STATE_COLUMNS, errors="ignore")
-        for frame in (self.patients, long):
-            digest.update(frame.to_csv(index=False).encode())
-        return digest.hexdigest()
+        # the data, not the monitoring state beside it (verification, locks); streamed
+        return csv_sha256([(self.patients, []), (self.long, FORM_STATE_COLUMNS)])
 
 
 VISIT_SOURCE = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis import plan
@@ -34,14 +35,52 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-def analysis_frame(wide: pd.DataFrame) -> pd.DataFrame:
-    """The randomised patients, with the derived totals the plan refers to."""
-    frame = wide[wide.arm.notna()].copy()  # one block: later assigns stay fast
+def analysis_frame(dataset: Any) -> pd.DataFrame:
+    """The randomised patients, one row each (``dataset.wide()``'s rows and columns), every
+    visit variable numeric (``pd.to_numeric(errors="coerce")``), with the derived totals the
+    plan refers to.
+
+    ``wide()`` spreads all visit variables in one pivot, which makes every column of
+    Python objects (hundreds of MB at 50 000 patients) only for them to be parsed back to
+    numbers; here each variable is spread on its own: a float column straight into a float
+    array, any other through the same object values and ``to_numeric`` as before."""
+    long, patients = dataset.long, dataset.patients
+    pids, patient_codes = np.unique(long.study_id.to_numpy(object), return_inverse=True)
+    visits, visit_codes = np.unique(long.visit.to_numpy(object), return_inverse=True)
+    if long.duplicated(["study_id", "visit"]).any():  # as ``pivot`` refuses them
+        raise ValueError("Index contains duplicate entries, cannot reshape")
+    spread: dict[str, pd.Series] = {}
+    for variable in dataset.analysis_variables():
+        column = long[variable]
+        if column.dtype == np.float64:
+            cells = np.full((len(pids), len(visits)), np.nan)
+            cells[patient_codes, visit_codes] = column.to_numpy()
+            numeric = True
+        else:
+            cells = np.full((len(pids), len(visits)), np.nan, dtype=object)
+            cells[patient_codes, visit_codes] = column.astype(object).to_numpy()
+            numeric = False
+        for j, visit in enumerate(visits):
+            values = pd.Series(cells[:, j], index=pids)
+            spread[f"{variable}__{visit}"] = (
+                values if numeric else pd.to_numeric(values, errors="coerce")
+            )
+    randomised = patients.arm.notna().to_numpy()
+    wide = patients[randomised].reset_index(drop=True)
+    at = pd.Index(pids).get_indexer(wide.study_id)
+    present = at >= 0
+    columns = {}
+    for name, values in spread.items():
+        if present.all():
+            columns[name] = values.to_numpy()[at]
+        else:
+            columns[name] = values.reindex(wide.study_id).to_numpy()
+    frame = pd.concat([wide, pd.DataFrame(columns, index=wide.index)], axis=1)
+    frame.index = np.flatnonzero(randomised)  # wide()'s row labels
     for visit in ("V0", "V3"):
         if f"hads_a__{visit}" in frame:
             frame[f"hads_total__{visit}"] = frame[f"hads_a__{visit}"] + frame[f"hads_d__{visit}"]
-    numeric = {c: pd.to_numeric(frame[c], errors="coerce") for c in frame.columns if "__V" in c}
-    return frame.assign(**numeric).copy()
+    return frame.copy()
 
 
 SECTIONS = (
@@ -59,12 +98,18 @@ SECTIONS = (
     "safety",
 )
 
+# The columns of the long frame the sections read (the primary outcome per patient and visit):
+# a section that needs another long column adds it here. Only these are copied, not the
+# whole long dataset (hundreds of MB at 50 000 patients).
+LONG_COLUMNS = ("study_id", "arm", "visit", plan.PRIMARY)
+
 LIST_SECTIONS = {"secondary", "correlations", "regression"}
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What every section reads: the randomised patients wide and long, and the raw tables."""
+    """What every section reads: the randomised patients wide and long (``LONG_COLUMNS``),
+    and the raw tables."""
 
     wide: pd.DataFrame
     long: pd.DataFrame
@@ -91,8 +136,10 @@ def compute_results(dataset: Any) -> dict[str, Any]:
     and reported with a note (``SECTION_FAILED``) and its skeleton (every estimate None); the
     other sections are unaffected. Failed sections are also listed in ``section_notes``."""
     inputs = Inputs(
-        wide=analysis_frame(dataset.wide()),
-        long=dataset.long[dataset.long.arm.notna()].copy(),
+        wide=analysis_frame(dataset),
+        long=dataset.long.loc[
+            dataset.long.arm.notna().to_numpy(), [c for c in LONG_COLUMNS if c in dataset.long]
+        ],
         patients=dataset.patients,
         screening=dataset.screening,
         adverse_events=dataset.adverse_events,

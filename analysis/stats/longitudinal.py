@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.imputation.mice import MICEData
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, SingularMatrixWarning
@@ -19,6 +18,7 @@ from analysis import plan
 from analysis.stats import notes
 from analysis.stats.common import ALPHA, ARMS, arm_counts, empty, full_rank, mean_ci, treat
 from analysis.stats.comparisons import ancova
+from analysis.stats.random_intercept import fit_random_intercept
 
 FOLLOW_UP = ("V1", "V2", "V3")
 # statsmodels' MixedLM warnings that mean its estimates or standard errors cannot be used
@@ -64,7 +64,7 @@ def mixed_model(long: pd.DataFrame, *, y: str) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = smf.mixedlm(formula, data, groups=data["study_id"]).fit(reml=True)
+            fit = fit_random_intercept(formula, data, data["study_id"])
         except (np.linalg.LinAlgError, ValueError) as error:
             return {**out, "note": notes.MIXED_NOT_CONVERGED, "warnings": [str(error)]}
     reported = [
