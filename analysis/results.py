@@ -131,10 +131,12 @@ class Inputs:
         )
 
 
-def compute_results(dataset: Any) -> dict[str, Any]:
+def compute_results(dataset: Any, *, sha256: str | None = None) -> dict[str, Any]:
     """The results document. Each section is computed on its own: one that raises is logged
     and reported with a note (``SECTION_FAILED``) and its skeleton (every estimate None); the
-    other sections are unaffected. Failed sections are also listed in ``section_notes``."""
+    other sections are unaffected. Failed sections are also listed in ``section_notes``.
+    ``sha256``: the dataset's digest when the caller has it already (hashing the long table is
+    the dearest step of a large document)."""
     inputs = Inputs(
         wide=analysis_frame(dataset),
         long=dataset.long.loc[
@@ -148,7 +150,7 @@ def compute_results(dataset: Any) -> dict[str, Any]:
     drafts = dict(getattr(dataset, "drafts_excluded", {}) or {})
     results: dict[str, Any] = {
         "data_cut": inputs.cut,
-        "dataset_sha256": dataset.sha256(),
+        "dataset_sha256": sha256 or dataset.sha256(),
         "software": software_versions(),
         "drafts_excluded": {
             "total": sum(drafts.values()),

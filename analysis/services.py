@@ -144,7 +144,7 @@ def results_refresh() -> AnalysisResult:
         _finalise(lock, result, version)
         return result
     started = time.perf_counter()
-    document = compute_results(dataset)
+    document = compute_results(dataset, sha256=sha)
     figures = draw_figures(document, dataset)
     duration = time.perf_counter() - started
     with transaction.atomic():
