@@ -132,6 +132,18 @@ TASKS = {
     }
 }
 
+# The list pages' rendered content per data version and user scope (hfs_ecrf/list_cache.py), in
+# each worker's memory. LIST_CACHE_SECONDS=0 turns it off.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "lists": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "lists",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
+}
+LIST_CACHE_SECONDS = envint("LIST_CACHE_SECONDS", 600)
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Study capabilities come only from the study role groups (see hfs_ecrf/backends.py).
