@@ -61,6 +61,19 @@ REQUESTS = {
 PATHS = {"patients": "/patients/", "screening": "/patients/screening/", "status": "/visits/status/"}
 
 
+def sites_for(size: int) -> dict[str, int]:
+    """The synthetic trial's first sites holding ``size`` patients in all (1 000: AAA and BBB;
+    10 000: and CCC), as bench/analysis_load.py chooses them."""
+    from bench import _synthetic_trial
+
+    sites, total = {}, 0
+    for code, n in _synthetic_trial.SITES.items():
+        if total + n <= size:
+            sites[code], total = n, total + n
+    assert total == size, f"the synthetic trial's sites do not add up to {size}"
+    return sites
+
+
 def extras(user_id: int) -> None:
     """Unresolved queries (every 17th patient on a form, every 23rd on the record) on top of the
     synthetic trial (which has its own withdrawals), written with the loader's COPY."""
@@ -302,7 +315,7 @@ def run(seconds: float, clients: int) -> None:
         f"{'patients':>8} {'page':<10} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
         f" {'floor p50':>9} {'floor p95':>9}"
     )
-    for sites in ({"AAA": 62, "BBB": 938}, full_sites):
+    for sites in (sites_for(1000), sites_for(10000)):
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE patients_site, patients_allocationlist CASCADE")
         _synthetic_trial.SITES = sites

@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.lists_load import PATHS, REQUESTS, extras  # noqa: E402
+from bench.lists_load import PATHS, REQUESTS, extras, sites_for  # noqa: E402
 
 PAGES = {**REQUESTS, "analysis": [{}]}
 ALL_PATHS = {**PATHS, "analysis": "/analysis/"}
@@ -45,9 +45,7 @@ def _setup(patients: int) -> None:
     loader = User.objects.create_user("bench")
     dm = User.objects.create_user("bench_dm", is_staff=True)
     dm.groups.add(Group.objects.get(name=GROUP_NAMES[Role.DATA_MANAGER]))
-    _synthetic_trial.SITES = (
-        {"AAA": 62, "BBB": 938} if patients <= 1000 else dict(_synthetic_trial.SITES)
-    )
+    _synthetic_trial.SITES = sites_for(patients)
     _synthetic_trial.load(loader.pk)
     extras(loader.pk)
     with connection.cursor() as cursor:
