@@ -10,6 +10,8 @@ record status grid (pages and filters from the querystring) for ``--seconds``; t
 requests/s and p50/p95/p99 per page. Floor: each page's rows fetched by one hand-written SQL
 query (same rows, same columns, same order: asserted equal to what the page shows, before any
 timing). Target: p95 < 300 ms at 10 000 patients. Prints figures; not a test.
+With ``LIST_CACHE_SECONDS=0`` in the environment the list pages are rendered on every request
+(hfs_ecrf/list_cache.py off): the cost of the first request after a write.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ manager logged in through the session. Each page of bench/lists_load.py's plan i
 process CPU time per request (median over the plan's querystrings) and the queries per request.
 ``--profile patients|screening|status|analysis`` prints the cProfile of that page's requests
 (cumulative, top 40). Prints figures; not a test.
+With ``LIST_CACHE_SECONDS=0`` in the environment the list pages are rendered on every request
+(hfs_ecrf/list_cache.py off): the cost of the first request after a write.
 """
 
 from __future__ import annotations
