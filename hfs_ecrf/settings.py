@@ -139,7 +139,7 @@ CACHES = {
     "lists": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "lists",
-        "OPTIONS": {"MAX_ENTRIES": 500},
+        "OPTIONS": {"MAX_ENTRIES": 200},  # a page: tens to a few hundred kB
     },
 }
 LIST_CACHE_SECONDS = envint("LIST_CACHE_SECONDS", 600)
