@@ -18,16 +18,20 @@ NOT_STARTED = "not_started"
 
 
 def form_states(visits: list[Visit]) -> dict[tuple[int, str], str]:
-    """(visit id, form code) → status for the given visits, one query per form model."""
+    """(visit id, form code) → status for the given visits: one query (each form model's rows
+    for these visits, UNION ALL)."""
     ids = [v.pk for v in visits]
-    states: dict[tuple[int, str], str] = {}
     if not ids:
-        return states
-    for code, model in CRF_MODELS.items():
-        rows = model.objects.filter(visit_id__in=ids).values_list("visit_id", "status")
-        for visit_id, status in rows:
-            states[(visit_id, code)] = status
-    return states
+        return {}
+    per_form = [
+        model.objects.filter(visit_id__in=ids)
+        .annotate(form_code=Value(code, output_field=CharField()))
+        .values_list("visit_id", "form_code", "status")
+        .order_by()
+        for code, model in CRF_MODELS.items()
+    ]
+    rows = per_form[0].union(*per_form[1:], all=True)
+    return {(visit_id, code): status for visit_id, code, status in rows}
 
 
 def visit_grid(patients: list[Any]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import SCHEDULE, VISITS
 from hfs_ecrf.access import can, requires
 from hfs_ecrf.forms import attach_errors
+from hfs_ecrf.list_cache import cached_list_content, render_content
 from hfs_ecrf.lists import paginate
 from hfs_ecrf.views import render_history
 from patients import selectors as patient_selectors
@@ -168,19 +169,27 @@ def blank_forms(request: HttpRequest, code: str) -> HttpResponse:
 def record_status(request: HttpRequest) -> HttpResponse:
     """Patients × visits, each form's state: what REDCap users call the record status dashboard.
     One page of patients, searched and filtered in SQL like the patient list."""
-    filterset = PatientFilter(
-        request.GET, queryset=selectors.patients_with_visits(request.user), user=request.user
-    )
-    page = paginate(request, filterset.rows)
+
+    def content() -> str:
+        filterset = PatientFilter(
+            request.GET, queryset=selectors.patients_with_visits(request.user), user=request.user
+        )
+        page = paginate(request, filterset.rows)
+        return render_content(
+            request,
+            "assessments/_record_status_content.html",
+            {
+                "grid": status_grid.with_badges(selectors.visit_grid(list(page.object_list))),
+                "schedule": SCHEDULE,
+                "page": page,
+                "filter": filterset,
+            },
+        )
+
     return render(
         request,
         "assessments/record_status.html",
-        {
-            "grid": status_grid.with_badges(selectors.visit_grid(list(page.object_list))),
-            "schedule": SCHEDULE,
-            "page": page,
-            "filter": filterset,
-        },
+        {"content": cached_list_content(request, "status", content)},
     )
 
 

@@ -10,6 +10,8 @@ record status grid (pages and filters from the querystring) for ``--seconds``; t
 requests/s and p50/p95/p99 per page. Floor: each page's rows fetched by one hand-written SQL
 query (same rows, same columns, same order: asserted equal to what the page shows, before any
 timing). Target: p95 < 300 ms at 10 000 patients. Prints figures; not a test.
+With ``LIST_CACHE_SECONDS=0`` in the environment the list pages are rendered on every request
+(hfs_ecrf/list_cache.py off): the cost of the first request after a write.
 """
 
 from __future__ import annotations
@@ -59,6 +61,19 @@ REQUESTS = {
     ],
 }
 PATHS = {"patients": "/patients/", "screening": "/patients/screening/", "status": "/visits/status/"}
+
+
+def sites_for(size: int) -> dict[str, int]:
+    """The synthetic trial's first sites holding ``size`` patients in all (1 000: AAA and BBB;
+    10 000: and CCC), as bench/analysis_load.py chooses them."""
+    from bench import _synthetic_trial
+
+    sites, total = {}, 0
+    for code, n in _synthetic_trial.SITES.items():
+        if total + n <= size:
+            sites[code], total = n, total + n
+    assert total == size, f"the synthetic trial's sites do not add up to {size}"
+    return sites
 
 
 def extras(user_id: int) -> None:
@@ -297,13 +312,12 @@ def run(seconds: float, clients: int) -> None:
     dm.groups.add(Group.objects.get(name=GROUP_NAMES[Role.DATA_MANAGER]))
     workdir = Path(tempfile.mkdtemp(prefix="lists-load-"))
     full_sites = dict(_synthetic_trial.SITES)
-    sizes = (_synthetic_trial.sites_upto(1000), _synthetic_trial.sites_upto(10000))
     print(f"{clients} clients, {seconds:.0f} s per size, gunicorn --workers 3, DEBUG=0")
     header = (
         f"{'patients':>8} {'page':<10} {'req/s':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}"
         f" {'floor p50':>9} {'floor p95':>9}"
     )
-    for sites in sizes:
+    for sites in (sites_for(1000), sites_for(10000)):
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE patients_site, patients_allocationlist CASCADE")
         _synthetic_trial.SITES = sites

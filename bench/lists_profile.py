@@ -9,6 +9,8 @@ manager logged in through the session. Each page of bench/lists_load.py's plan i
 process CPU time per request (median over the plan's querystrings) and the queries per request.
 ``--profile patients|screening|status|analysis`` prints the cProfile of that page's requests
 (cumulative, top 40). Prints figures; not a test.
+With ``LIST_CACHE_SECONDS=0`` in the environment the list pages are rendered on every request
+(hfs_ecrf/list_cache.py off): the cost of the first request after a write.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.lists_load import PATHS, REQUESTS, extras  # noqa: E402
+from bench.lists_load import PATHS, REQUESTS, extras, sites_for  # noqa: E402
 
 PAGES = {**REQUESTS, "analysis": [{}]}
 ALL_PATHS = {**PATHS, "analysis": "/analysis/"}
@@ -45,9 +47,7 @@ def _setup(patients: int) -> None:
     loader = User.objects.create_user("bench")
     dm = User.objects.create_user("bench_dm", is_staff=True)
     dm.groups.add(Group.objects.get(name=GROUP_NAMES[Role.DATA_MANAGER]))
-    _synthetic_trial.SITES = (
-        {"AAA": 62, "BBB": 938} if patients <= 1000 else dict(_synthetic_trial.SITES)
-    )
+    _synthetic_trial.SITES = sites_for(patients)
     _synthetic_trial.load(loader.pk)
     extras(loader.pk)
     with connection.cursor() as cursor:

@@ -89,3 +89,18 @@ def data_version_current(*, using: str = "default") -> int:
         DataVersion.objects.using(using).filter(pk=SINGLETON).values_list("version", flat=True)
     ).first()
     return value or 0
+
+
+def data_version_stamp(*, using: str = "default") -> tuple[int, str]:
+    """The current data version and the time of its change, read together (one query).
+
+    The time tells apart two commits that reached the same number after one was rolled back
+    (a test's transaction, an aborted import): keys built on it never mix their data."""
+    row = (
+        DataVersion.objects.using(using)
+        .filter(pk=SINGLETON)
+        .values_list("version", "changed_at")
+        .first()
+    )
+    version, changed_at = row or (0, None)
+    return version, changed_at.isoformat() if changed_at else ""

@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "hfs_ecrf.sessions.SessionRefreshMiddleware",
     "hfs_ecrf.language.StudyLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,6 +132,18 @@ TASKS = {
     }
 }
 
+# The list pages' rendered content per data version and user scope (hfs_ecrf/list_cache.py), in
+# each worker's memory. LIST_CACHE_SECONDS=0 turns it off.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "lists": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "lists",
+        "OPTIONS": {"MAX_ENTRIES": 200},  # a page: tens to a few hundred kB
+    },
+}
+LIST_CACHE_SECONDS = envint("LIST_CACHE_SECONDS", 600)
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Study capabilities come only from the study role groups (see hfs_ecrf/backends.py).
@@ -170,9 +183,11 @@ if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or a positive number of proxies.")
 AXES_CLIENT_IP_CALLABLE = "hfs_ecrf.security.client_ip"
 
-# Sessions end after 30 minutes without a request.
+# Sessions end after 30 minutes without a request: each request moves the expiry on, saved at
+# most once a minute (hfs_ecrf/sessions.py), so a session ends 29-30 minutes after the last one.
 SESSION_COOKIE_AGE = 30 * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 LANGUAGE_CODE = envstr("LANGUAGE_CODE", "ru")

@@ -17,6 +17,7 @@ from assessments.filters import PatientFilter
 from assessments.models import CRF_MODELS
 from assessments.selectors import patient_progress, patients_with_visits, visit_grid
 from hfs_ecrf.access import arm_visible, can, requires, role_of
+from hfs_ecrf.list_cache import cached_list_content, render_content
 from hfs_ecrf.lists import UrlPattern, paginate
 from monitoring import worklists
 from monitoring.forms import AuditFilterForm
@@ -50,21 +51,29 @@ def home(request: HttpRequest) -> HttpResponse:
 @requires("view_study_data")
 def patient_list(request: HttpRequest) -> HttpResponse:
     """One page of the user's patients, searched and filtered in SQL; progress for its rows."""
-    filterset = PatientFilter(
-        request.GET, queryset=patients_with_visits(request.user), user=request.user
-    )
-    page = paginate(request, filterset.rows)
-    patients = list(page.object_list)
+
+    def content() -> str:
+        filterset = PatientFilter(
+            request.GET, queryset=patients_with_visits(request.user), user=request.user
+        )
+        page = paginate(request, filterset.rows)
+        patients = list(page.object_list)
+        return render_content(
+            request,
+            "monitoring/_patient_list_content.html",
+            {
+                "rows": _patient_rows(patients),
+                "patients": patients,
+                "page": page,
+                "filter": filterset,
+                "show_arm": arm_visible(request.user),
+            },
+        )
+
     return render(
         request,
         "monitoring/patient_list.html",
-        {
-            "rows": _patient_rows(patients),
-            "patients": patients,
-            "page": page,
-            "filter": filterset,
-            "show_arm": arm_visible(request.user),
-        },
+        {"content": cached_list_content(request, "patients", content)},
     )
 
 

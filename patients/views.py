@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from hfs_ecrf.access import requires
 from hfs_ecrf.forms import attach_errors
+from hfs_ecrf.list_cache import cached_list_content, render_content
 from hfs_ecrf.lists import paginate
 from hfs_ecrf.views import render_history
 from patients import selectors, services
@@ -27,14 +28,26 @@ from patients.models import Withdrawal
 @require_GET
 @requires("view_study_data")
 def screening_list(request: HttpRequest) -> HttpResponse:
-    filterset = ScreeningFilter(
-        request.GET, queryset=selectors.screening_list(request.user), user=request.user
-    )
-    page = paginate(request, filterset.rows)
+
+    def content() -> str:
+        filterset = ScreeningFilter(
+            request.GET, queryset=selectors.screening_list(request.user), user=request.user
+        )
+        page = paginate(request, filterset.rows)
+        return render_content(
+            request,
+            "patients/_screening_list_content.html",
+            {
+                "screenings": page.object_list,
+                "page": page,
+                "filter": filterset,
+            },
+        )
+
     return render(
         request,
         "patients/screening_list.html",
-        {"screenings": page.object_list, "page": page, "filter": filterset},
+        {"content": cached_list_content(request, "screening", content)},
     )
 
 

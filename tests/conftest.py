@@ -41,6 +41,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_list_cache():
+    """Each test starts without list pages kept by an earlier one (hfs_ecrf/list_cache.py)."""
+    from django.core.cache import caches
+
+    caches["lists"].clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_modify_db_settings):
     """…and the tests run as the application's role; the owner drops the database."""

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.hashers import identify_hasher
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from hfs_ecrf.models import SecurityEvent
+from hfs_ecrf.sessions import REFRESHED_AT
 from patients.models import SiteMembership
 from tests.conftest import login
 
@@ -78,11 +84,57 @@ def test_lockout_cools_off_after_15_minutes():
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
 
 
+def _stored_session(client: Client) -> Session:
+    return Session.objects.get(pk=client.session.session_key)
+
+
 def test_sessions_expire_after_30_idle_minutes(alice):
     client = login(alice)
-    client.get(reverse("home"))
+    assert client.get(reverse("home")).status_code == 200
     assert client.session.get_expiry_age() == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+    expiry = _stored_session(client).expire_date
+    assert timedelta(minutes=29) < expiry - timezone.now() <= timedelta(minutes=30)
+    # 30 minutes without a request: the stored session has expired, the next page is the login
+    Session.objects.filter(pk=client.session.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_activity_extends_the_session(alice):
+    client = login(alice)
+    assert client.get(reverse("home")).status_code == 200
+    stored = _stored_session(client)
+    # the expiry was last moved on a minute ago and is now 5 s away
+    data = stored.get_decoded()
+    data[REFRESHED_AT] -= settings.SESSION_REFRESH_SECONDS
+    Session.objects.filter(pk=stored.pk).update(
+        session_data=SessionStore().encode(data),
+        expire_date=timezone.now() + timedelta(seconds=5),
+    )
+    assert client.get(reverse("home")).status_code == 200
+    assert _stored_session(client).expire_date > timezone.now() + timedelta(minutes=29)
+    assert client.get(reverse("home")).status_code == 200  # still logged in
+
+
+def test_the_session_is_written_at_most_once_a_minute(alice):
+    client = login(alice)
+    assert client.get(reverse("home")).status_code == 200
+    before = _stored_session(client)
+    assert client.get(reverse("home")).status_code == 200
+    after = _stored_session(client)
+    assert (after.expire_date, after.session_data) == (before.expire_date, before.session_data)
+    assert settings.SESSION_REFRESH_SECONDS == 60
+
+
+def test_logout_leaves_no_session_behind(alice):
+    client = login(alice)
+    key = client.session.session_key
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(pk=key).exists()
+    assert client.get(reverse("home")).status_code == 302
 
 
 def test_logout_is_a_post_and_is_logged(alice):

@@ -115,3 +115,13 @@ def test_reading_it_is_one_query(db, django_assert_num_queries):
     DataVersion.objects.filter(pk=1).exists()
     with django_assert_num_queries(1):
         data_version_current()
+
+
+def test_the_stamp_is_one_query_and_moves_with_every_write(site_a, alice):
+    from hfs_ecrf.data_version import data_version_stamp
+
+    before = data_version_stamp()
+    factories.enrol(site_a, alice)
+    after = data_version_stamp()
+    assert after[0] > before[0] and after[1] and after != before
+    assert after[0] == data_version_current()
