@@ -139,7 +139,7 @@ def bulk_audited_writes(*, using: str = "default") -> Iterator[None]:
     nothing import), and on PostgreSQL the audited-write flag switched only when it changes
     (``_LazyFlag``) instead of on and off around every save."""
     connection = connections[using]
-    with write_scope.bulk_writes(using=using):
+    with write_scope.bulk_writes(using=using, guard=audited_write):
         if connection.vendor != "postgresql":
             yield
             return
@@ -224,6 +224,12 @@ class AuditedModel(models.Model):
                 super().save(*args, **kwargs)
         write_scope.saved(self, created=created)
         hooks.after_save(self, created)
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        # Inside write_scope.bulk_writes(): the new row goes in with others of its table.
+        if not raw and write_scope.defer_insert(self, fields, returning_fields, using):
+            return [tuple(getattr(self, f.attname) for f in returning_fields)]
+        return super()._do_insert(manager, using, fields, returning_fields, raw)
 
     def clean_fields(self, exclude: Any = None) -> None:
         # Inside write_scope.bulk_writes() the existence of rows saved in the same transaction
