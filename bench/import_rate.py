@@ -102,6 +102,8 @@ def _print_profile(profiler) -> None:
     import pstats
 
     stats = pstats.Stats(profiler, stream=sys.stdout)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats / snakeviz
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
     stats.sort_stats("cumulative").print_stats(60)
     stats.sort_stats("tottime").print_stats(40)
 
