@@ -237,6 +237,21 @@ class AuditedModel(models.Model):
         known = write_scope.known_foreign_keys(self)
         super().clean_fields(exclude={*(exclude or ()), *known} if known else exclude)
 
+    def _perform_unique_checks(self, unique_checks: Any) -> dict:
+        # Inside write_scope.bulk_writes(): keys that only a row saved there could hold are
+        # answered by the scope (write_scope.unique_key_free); every other key is queried.
+        checks = [(c, names) for c, names in unique_checks if not _unique_key_free(self, names)]
+        return super()._perform_unique_checks(checks)
+
+    def get_constraints(self) -> list:
+        constraints = super().get_constraints()
+        if not write_scope.active():
+            return constraints
+        return [
+            (model, [c for c in model_constraints if not _unique_constraint_free(self, c)])
+            for model, model_constraints in constraints
+        ]
+
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=write_scope.savepoint()):
@@ -249,6 +264,21 @@ class AuditedModel(models.Model):
         self._history_user = user
         self._change_reason = reason
         self.save(**kwargs)
+
+
+def _unique_key_free(obj: models.Model, names: Any) -> bool:
+    return write_scope.active() and write_scope.unique_key_free(obj, names)
+
+
+def _unique_constraint_free(obj: models.Model, constraint: Any) -> bool:
+    """An unconditional unique constraint on plain fields whose key the scope answers."""
+    return (
+        isinstance(constraint, models.UniqueConstraint)
+        and bool(constraint.fields)
+        and constraint.condition is None
+        and not constraint.expressions
+        and write_scope.unique_key_free(obj, constraint.fields)
+    )
 
 
 _GUARD_FUNCTION_SQL = """

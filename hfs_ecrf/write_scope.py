@@ -2,7 +2,7 @@
 
 An import (``analysis.exports.importer``) saves tens of thousands of rows through the same
 services and the same audited save as the web forms, inside one transaction that is rolled
-back as a whole on any error. Inside ``bulk_writes()`` four costs of that path are dropped,
+back as a whole on any error. Inside ``bulk_writes()`` five costs of that path are dropped,
 none of them a validation rule:
 
 * **No savepoints.** The services and ``AuditedModel.save`` open their atomic blocks without a
@@ -17,6 +17,9 @@ none of them a validation rule:
 * **History rows in bulk.** The audit trail's row of each save is built at the save, exactly as
   django-simple-history builds it (who, when, reason, every field), and inserted with the others
   of its table in one statement (``buffer_history``; at most ``HISTORY_BATCH`` rows are held).
+* **No uniqueness queries that only a row of the scope could answer.** A unique key holding a
+  row inserted in the scope (e.g. the patient of a consent) can only be taken by a row saved in
+  the scope, and the scope keeps the unique keys of every row it saved (``unique_key_free``).
 * **New rows in bulk.** The INSERT of a new row (``defer_insert``, from the audited save) takes
   its primary key from the table's own sequence (ids reserved in blocks) and is held with the
   values Django would have inserted, after the save's validation, guards, signals and hooks ran
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -65,6 +69,7 @@ class _Scope:
     inserts_held: int = 0
     inserting: bool = False
     ids: dict[type, list] = field(default_factory=dict)
+    unique_keys: set[tuple] = field(default_factory=set)
 
 
 @dataclass
@@ -137,6 +142,8 @@ def saved(obj: models.Model, *, created: bool) -> None:
         return
     model = type(obj)._meta.concrete_model
     scope.known.add((model, obj.pk))
+    for names, fields in _unique_sets(type(obj)):
+        scope.unique_keys.add((model, names, tuple(getattr(obj, f.attname) for f in fields)))
     if created:
         scope.created.add((model, obj.pk))
         scope.created_models.add(model)
@@ -147,6 +154,36 @@ def created_here(model: type, pk: Any) -> bool:
     in this scope too (no one else can see it yet), so what the scope saved is all there is."""
     scope = _scope.get()
     return scope is not None and (model._meta.concrete_model, pk) in scope.created
+
+
+@functools.cache
+def _unique_sets(model: type) -> tuple[tuple[tuple[str, ...], tuple], ...]:
+    """Every set of fields that is unique in ``model``'s table (fields, unique_together,
+    unconditional unique constraints), with its fields."""
+    checks, _dates = model()._get_unique_checks(include_meta_constraints=True)
+    return tuple(
+        (tuple(names), tuple(model._meta.get_field(name) for name in names))
+        for _cls, names in checks
+    )
+
+
+def unique_key_free(obj: models.Model, names: Any) -> bool:
+    """Inside the scope: ``obj``'s values of the unique fields ``names`` are provably taken by no
+    other row, because one of them is a row inserted in the scope (a foreign key to it) and no
+    row saved in the scope has these values. Then the database need not be asked."""
+    scope = _scope.get()
+    if scope is None or not scope.created:
+        return False
+    model = type(obj)._meta.concrete_model
+    fields = [model._meta.get_field(name) for name in names]
+    values = tuple(getattr(obj, f.attname) for f in fields)
+    if not any(
+        (f.many_to_one or f.one_to_one)
+        and (f.related_model._meta.concrete_model, value) in scope.created
+        for f, value in zip(fields, values, strict=True)
+    ):
+        return False
+    return (model, tuple(names), values) not in scope.unique_keys
 
 
 def none_created(model: type) -> bool:
@@ -270,10 +307,15 @@ def _reserve_ids(using: str, model: type, count: int) -> list:
 def _insert_held_first(scope: _Scope, execute, sql, params, many, context):
     """Execute wrapper: a statement that names a table with held rows runs after they are in."""
     if scope.inserts and not scope.inserting:
-        tables = [table for table in scope.inserts if table in sql]
+        tables = [table for table in scope.inserts if table in sql and _names(table, sql)]
         if tables:
             _insert_held(scope, tables)
     return execute(sql, params, many, context)
+
+
+def _names(table: str, sql: str) -> bool:
+    """Whether ``sql`` names ``table`` (not merely a longer name that starts with it)."""
+    return re.search(rf"(?<![\w$]){re.escape(table)}(?![\w$])", sql) is not None
 
 
 def _insert_held(scope: _Scope, tables: list[str]) -> None:
