@@ -3,6 +3,7 @@
 Not a test.
 
     .venv/bin/python bench/import_rate.py
+    .venv/bin/python bench/import_rate.py --profile   # cProfile (CPU time) of 100 patients
 
 The bundle is exported from the synthetic trial (bench/_synthetic_trial.py) on a throwaway
 PostgreSQL, then imported into an emptied database with the same sites. Target: 10 000
@@ -45,6 +46,9 @@ def run() -> None:
     load(User.objects.create_user("bench").pk)
     study_ids = list(Patient.objects.order_by("pk").values_list("study_id", flat=True))
     sizes = [100, 1000] + ([10_000] if os.environ.get("BENCH_IMPORT_10K") else [])
+    profile = "--profile" in sys.argv
+    if profile:
+        sizes = [100]
     print(
         f"{'patients':>9} {'visits':>7} {'forms':>7} {'seconds':>8} {'patients/s':>11} "
         f"{'cpu ms/pat.':>13} {'SQL/patient':>13} {'floor s':>8} {'load':>5}  target"
@@ -66,10 +70,17 @@ def run() -> None:
                 statements[0] += 1
                 return execute(sql, params, many, context)
 
+            profiler = _profiler() if profile else None
             with connection.execute_wrapper(count):
                 start, cpu = time.perf_counter(), time.process_time()
+                if profiler is not None:
+                    profiler.enable()
                 report = import_data(bundles[n], user=user, accept_warnings=True)
+                if profiler is not None:
+                    profiler.disable()
                 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+            if profiler is not None:
+                _print_profile(profiler)
             floor = _floor_seconds()
             rate = report.patients / seconds
             print(
@@ -79,6 +90,22 @@ def run() -> None:
                 f"{os.getloadavg()[0]:>5.1f}  {'met' if rate >= 16.7 else 'NOT met'}",
                 flush=True,
             )
+
+
+def _profiler():
+    import cProfile
+
+    return cProfile.Profile(time.process_time)  # CPU time: waits for the database do not count
+
+
+def _print_profile(profiler) -> None:
+    import pstats
+
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats / snakeviz
+        stats.dump_stats(os.environ["BENCH_PROFILE_OUT"])
+    stats.sort_stats("cumulative").print_stats(60)
+    stats.sort_stats("tottime").print_stats(40)
 
 
 def _floor_seconds() -> float:

@@ -139,7 +139,7 @@ def bulk_audited_writes(*, using: str = "default") -> Iterator[None]:
     nothing import), and on PostgreSQL the audited-write flag switched only when it changes
     (``_LazyFlag``) instead of on and off around every save."""
     connection = connections[using]
-    with write_scope.bulk_writes(using=using):
+    with write_scope.bulk_writes(using=using, guard=audited_write):
         if connection.vendor != "postgresql":
             yield
             return
@@ -225,11 +225,32 @@ class AuditedModel(models.Model):
         write_scope.saved(self, created=created)
         hooks.after_save(self, created)
 
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        # Inside write_scope.bulk_writes(): the new row goes in with others of its table.
+        if not raw and write_scope.defer_insert(self, fields, returning_fields, using):
+            return [tuple(getattr(self, f.attname) for f in returning_fields)]
+        return super()._do_insert(manager, using, fields, returning_fields, raw)
+
     def clean_fields(self, exclude: Any = None) -> None:
         # Inside write_scope.bulk_writes() the existence of rows saved in the same transaction
         # is known; every other check of every field runs.
         known = write_scope.known_foreign_keys(self)
         super().clean_fields(exclude={*(exclude or ()), *known} if known else exclude)
+
+    def _perform_unique_checks(self, unique_checks: Any) -> dict:
+        # Inside write_scope.bulk_writes(): keys that only a row saved there could hold are
+        # answered by the scope (write_scope.unique_key_free); every other key is queried.
+        checks = [(c, names) for c, names in unique_checks if not _unique_key_free(self, names)]
+        return super()._perform_unique_checks(checks)
+
+    def get_constraints(self) -> list:
+        constraints = super().get_constraints()
+        if not write_scope.active():
+            return constraints
+        return [
+            (model, [c for c in model_constraints if not _unique_constraint_free(self, c)])
+            for model, model_constraints in constraints
+        ]
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
@@ -243,6 +264,21 @@ class AuditedModel(models.Model):
         self._history_user = user
         self._change_reason = reason
         self.save(**kwargs)
+
+
+def _unique_key_free(obj: models.Model, names: Any) -> bool:
+    return write_scope.active() and write_scope.unique_key_free(obj, names)
+
+
+def _unique_constraint_free(obj: models.Model, constraint: Any) -> bool:
+    """An unconditional unique constraint on plain fields whose key the scope answers."""
+    return (
+        isinstance(constraint, models.UniqueConstraint)
+        and bool(constraint.fields)
+        and constraint.condition is None
+        and not constraint.expressions
+        and write_scope.unique_key_free(obj, constraint.fields)
+    )
 
 
 _GUARD_FUNCTION_SQL = """
