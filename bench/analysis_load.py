@@ -67,6 +67,10 @@ def prepare(size: int) -> None:
 
     import bench._synthetic_trial as trial
     from analysis.services import results_refresh
+    from bench import _floor_app
+    from hfs_ecrf.audit import FLAG
+
+    assert _floor_app.FLAG == FLAG
     from assessments.models import SpasmAssessment
     from hfs_ecrf.roles import Role
     from patients.models import Site
@@ -104,7 +108,7 @@ def prepare(size: int) -> None:
     def session(user) -> str:
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "hfs_ecrf.backends.StudyRoleBackend"  # as the login sets
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.set_expiry(3600)
         store.create()
@@ -135,6 +139,8 @@ class Client:
         response = conn.getresponse()
         response.read()
         conn.close()
+        if response.status == 302 and "/login" in (response.getheader("Location") or ""):
+            return 401  # sent to the login page: the session is not valid, nothing was done
         return response.status
 
 
@@ -221,6 +227,14 @@ def report(label: str, run: dict) -> None:
             f"  p99 {pct(v, 99):7.1f} ms"
         )
     print(f"  {label:<8} all   {total / run['wall']:.1f} requests/s; status {run['status']}")
+    # a view is 200, a save redirects (302; saves counted negative). A save answered 200 shows
+    # the form again (not saved: e.g. an edit conflict), counted and reported; anything else
+    # (a login redirect, an error) makes the figures meaningless.
+    failed = {code: n for code, n in run["status"].items() if code not in (200, -302, -200)}
+    if failed:
+        raise SystemExit(f"{label}: failed requests (status: count; saves negative): {failed}")
+    if run["status"].get(-200):
+        print(f"  {label:<8} {run['status'][-200]} saves not saved (form shown again)")
 
 
 def gunicorn(app: str, port: int, env: dict) -> subprocess.Popen:
