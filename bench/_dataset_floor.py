@@ -14,8 +14,7 @@ from django.db import connection
 from analysis import plan
 from analysis.dataset import FORM_STATE_COLUMNS, PATIENT_FIELDS, VISIT_LEVEL, VISIT_VARIABLES
 from assessments.models import CRF_MODELS
-from assessments.schedule import VISIT_CODES
-from bench._export_floor import ALIASES, ANALYSABLE, _patient_field
+from bench._export_floor import ALIASES, ANALYSABLE, _patient_field, long_rows_sql
 from randomisation import allocation
 
 HIDDEN = {"patient_pk", "stratum_b12_deficient"}
@@ -94,35 +93,13 @@ def floor_sql() -> str:
         "received_allocation": "(a.arm IS NOT NULL AND coalesce(ex.records, 0) > 0)::int",
         "male": "CASE WHEN h.sex IS NOT NULL THEN (h.sex = 'male')::int::float8 END",
     }
-    joins = []
-    for model in CRF_MODELS.values():
-        code, t = model.FORM_CODE, f"f_{model.FORM_CODE}"
-        joins += [
-            f"LEFT JOIN {model._meta.db_table} {t} ON {t}.visit_id = v.id",
-            f"LEFT JOIN monitoring_formverification fv_{code} "
-            f"ON fv_{code}.visit_id = v.id AND fv_{code}.form_code = '{code}'",
-            f"LEFT JOIN locks fl_{code} ON fl_{code}.visit_id = v.id "
-            f"AND fl_{code}.form_code = '{code}'",
-        ]
     spasm = CRF_MODELS["spasm"]._meta.db_table
     labs = CRF_MODELS["labs"]._meta.db_table
-    visits = ", ".join(f"('{c}')" for c in VISIT_CODES)
-    select = ",\n  ".join(f'{expr} AS "{name}"' for name, expr in columns.items())
+    select = [f'{expr} AS "{name}"' for name, expr in columns.items()]
     assert set(ALIASES.values()) <= {"p", "s", "a", "sl", "h", "w", "c"}
-    return f"""
-WITH locks AS (
-  SELECT patient_id, visit_id, form_code FROM monitoring_recordlock WHERE unlocked_at IS NULL
-)
-SELECT
-  {select}
-FROM patients_patient p
-JOIN patients_site s ON s.id = p.site_id
-LEFT JOIN patients_allocation a ON a.patient_id = p.id
-LEFT JOIN patients_allocationslot sl ON sl.id = a.slot_id
-LEFT JOIN patients_medicalhistory h ON h.patient_id = p.id
-LEFT JOIN patients_withdrawal w ON w.patient_id = p.id
-LEFT JOIN patients_consent c ON c.patient_id = p.id
-LEFT JOIN (
+    return long_rows_sql(
+        select,
+        patient_joins=f"""LEFT JOIN (
   SELECT patient_id, count(*) AS records, count(*) FILTER (WHERE is_study_b12) AS b12_doses
   FROM assessments_treatmentexposure GROUP BY patient_id
 ) ex ON ex.patient_id = p.id
@@ -130,16 +107,8 @@ LEFT JOIN assessments_visit v0 ON v0.patient_id = p.id AND v0.code = '{v0}'
 LEFT JOIN assessments_visit v3 ON v3.patient_id = p.id AND v3.code = '{v_primary}'
 LEFT JOIN {spasm} bp0 ON bp0.visit_id = v0.id
 LEFT JOIN {spasm} bp3 ON bp3.visit_id = v3.id
-LEFT JOIN {labs} bl ON bl.visit_id = v0.id
-CROSS JOIN (VALUES {visits}) g(code)
-LEFT JOIN assessments_visit v ON v.patient_id = p.id AND v.code = g.code
-LEFT JOIN (SELECT DISTINCT patient_id FROM locks WHERE visit_id IS NULL AND form_code = '') pl
-  ON pl.patient_id = p.id
-LEFT JOIN (SELECT DISTINCT visit_id FROM locks WHERE visit_id IS NOT NULL AND form_code = '') vl
-  ON vl.visit_id = v.id
-{chr(10).join(joins)}
-ORDER BY p.study_id COLLATE "C", g.code COLLATE "C"
-"""
+LEFT JOIN {labs} bl ON bl.visit_id = v0.id""",
+    )
 
 
 def floor_frame() -> pd.DataFrame:

@@ -101,7 +101,6 @@ def floor_sql(coded: set[str]) -> str:
         fmt("v.missed_reason", "CharField"),
         fmt("v.out_of_window", "BooleanField"),
     ]
-    joins = []
     for model in CRF_MODELS.values():
         code, t = model.FORM_CODE, f"f_{model.FORM_CODE}"
         analysed = f"{t}.status IN ({ANALYSABLE})"
@@ -123,6 +122,17 @@ def floor_sql(coded: set[str]) -> str:
             f"vl.visit_id IS NOT NULL OR fl_{code}.visit_id IS NOT NULL THEN 'True' "
             "ELSE 'False' END",
         ]
+    return f"COPY ({long_rows_sql(select)}) TO STDOUT WITH CSV"
+
+
+def long_rows_sql(select: list[str], patient_joins: str = "") -> str:
+    """One row per patient and scheduled visit in study-ID and visit order: the patient's
+    tables (aliases p, s, a, sl, h, w, c, plus ``patient_joins``), the visit (v, with the
+    patient lock pl and visit lock vl) and each form with its verification and lock
+    (f_<code>, fv_<code>, fl_<code>), selecting ``select``. Both floors read this."""
+    joins = []
+    for model in CRF_MODELS.values():
+        code, t = model.FORM_CODE, f"f_{model.FORM_CODE}"
         joins += [
             f"LEFT JOIN {model._meta.db_table} {t} ON {t}.visit_id = v.id",
             f"LEFT JOIN monitoring_formverification fv_{code} "
@@ -133,7 +143,6 @@ def floor_sql(coded: set[str]) -> str:
     visits = ", ".join(f"('{c}')" for c in VISIT_CODES)
     body = ",\n  ".join(select)
     return f"""
-COPY (
 WITH locks AS (
   SELECT patient_id, visit_id, form_code FROM monitoring_recordlock WHERE unlocked_at IS NULL
 )
@@ -146,6 +155,7 @@ LEFT JOIN patients_allocationslot sl ON sl.id = a.slot_id
 LEFT JOIN patients_medicalhistory h ON h.patient_id = p.id
 LEFT JOIN patients_withdrawal w ON w.patient_id = p.id
 LEFT JOIN patients_consent c ON c.patient_id = p.id
+{patient_joins}
 CROSS JOIN (VALUES {visits}) g(code)
 LEFT JOIN assessments_visit v ON v.patient_id = p.id AND v.code = g.code
 LEFT JOIN (SELECT DISTINCT patient_id FROM locks WHERE visit_id IS NULL AND form_code = '') pl
@@ -154,7 +164,6 @@ LEFT JOIN (SELECT DISTINCT visit_id FROM locks WHERE visit_id IS NOT NULL AND fo
   ON vl.visit_id = v.id
 {chr(10).join(joins)}
 ORDER BY p.study_id COLLATE "C", g.code COLLATE "C"
-) TO STDOUT WITH CSV
 """
 
 
