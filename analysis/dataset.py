@@ -20,134 +20,47 @@ from django.utils import timezone
 
 from analysis import plan
 from analysis.digest import csv_sha256
-from assessments.models import (
-    CRF_MODELS,
-    AdverseEvent,
-    ConcomitantMedication,
-    FormStatus,
-    Hads,
-    Hdrs17,
-    LabPanel,
-    Rand36,
-    SpasmAssessment,
-    TreatmentExposure,
-    Visit,
+from analysis.pieces import combine, compact, shared_objects
+from analysis.variables import (  # re-exported: the dataset's names are read from here
+    ANALYSIS_LEVEL,
+    CODE_SUFFIX,
+    CODED_VARIABLES,
+    FORM_STATE_COLUMNS,
+    PATIENT_FIELDS,
+    RAW_ONLY,
+    RECORD_FIELDS,
+    VISIT_LEVEL,
+    VISIT_VARIABLES,
+    code_column,
+    form_state_columns,
 )
+from assessments.models import AdverseEvent, FormStatus, TreatmentExposure, Visit
 from assessments.schedule import VISIT_CODES
 from monitoring.models import FormVerification, RecordLock
 from patients.models import Patient, Screening
 from randomisation import allocation
 
-# model field -> analysis variable, per form (the model's verbose_name is the label).
-VISIT_VARIABLES: dict[type, dict[str, str]] = {
-    SpasmAssessment: {
-        name: name
-        for name in (
-            "vas_frequency",
-            "vas_intensity",
-            "jankovic_severity",
-            "jankovic_frequency",
-            "jankovic_total",
-            "spasm_count",
-            "observation_minutes",
-            "spasm_rate_per_min",
-        )
-    },
-    LabPanel: {
-        "b12_pmol_l": "b12_pmol_l",
-        "cortisol_nmol_l": "cortisol_nmol_l",
-        "dopamine_pmol_l": "dopamine_pmol_l",
-        "sample_date": "lab_sample_date",
-        "sample_time": "lab_sample_time",
-        **{
-            f"{a}_{part}": f"{a}_{part}"
-            for a in ("b12", "cortisol", "dopamine")
-            for part in ("value", "unit", "qualifier", "ref_low", "ref_high")
-        },
-        "dopamine_matrix": "dopamine_matrix",
-    },
-    Rand36: {
-        **{s: f"rand36_{s}" for s in Rand36.SCALE_FIELDS},
-        "pcs": "rand36_pcs",
-        "mcs": "rand36_mcs",
-        **{q: f"rand36_{q}" for q in Rand36.ITEMS},
-    },
-    Hads: {"anxiety": "hads_a", "depression": "hads_d", **{q: f"hads_{q}" for q in Hads.ITEMS}},
-    Hdrs17: {
-        "total": "hdrs_total",
-        **{q: f"hdrs_{q}" for q in Hdrs17.ITEMS},
-        "q16_not_assessed": "hdrs_q16_not_assessed",
-    },
-}
-# Visit variables that the analysis never uses but exports and re-imports need.
-RAW_ONLY = {
-    "spasm_count",
-    "observation_minutes",
-    "lab_sample_date",
-    "lab_sample_time",
-    "dopamine_matrix",
-    *(
-        f"{a}_{part}"
-        for a in ("b12", "cortisol", "dopamine")
-        for part in ("value", "unit", "qualifier", "ref_low", "ref_high")
-    ),
-}
-PATIENT_FIELDS = {
-    "id": "patient_pk",
-    "study_id": "study_id",
-    "site__code": "site",
-    "allocation__arm": "arm",
-    "allocation__randomised_on": "randomised_on",
-    "allocation__slot__b12_deficient": "stratum_b12_deficient",
-    "age_at_consent": "age",
-    "medical_history__sex": "sex",
-    "medical_history__disease_duration_months": "disease_duration_months",
-    "medical_history__affected_side": "affected_side",
-    "medical_history__prior_botulinum_toxin": "prior_botulinum_toxin",
-    "medical_history__prior_carbamazepine": "prior_carbamazepine",
-    "medical_history__diabetes": "diabetes",
-    "medical_history__hypertension": "hypertension",
-    "withdrawal__withdrawn_on": "withdrawn_on",
-    "withdrawal__reason": "withdrawal_reason",
-    "withdrawal__reason_other": "withdrawal_reason_other",
-    "consent__consent_date": "consent_date",
-    "consent__information_sheet_version": "information_sheet_version",
-    "medical_history__other_treatment": "other_treatment",
-}
-RECORD_FIELDS = {
-    name: (model, list(model.FIELDS))
-    for name, model in (
-        ("adverse_events", AdverseEvent),
-        ("treatment_exposure", TreatmentExposure),
-        ("concomitant_medication", ConcomitantMedication),
-    )
-}
-VISIT_LEVEL = [v for mapping in VISIT_VARIABLES.values() for v in mapping.values()]
-ANALYSIS_LEVEL = [v for v in VISIT_LEVEL if v not in RAW_ONLY]
-
+__all__ = [
+    "ANALYSIS_LEVEL",
+    "CODE_SUFFIX",
+    "CODED_VARIABLES",
+    "FORM_STATE_COLUMNS",
+    "PATIENT_FIELDS",
+    "RAW_ONLY",
+    "RECORD_FIELDS",
+    "VISIT_LEVEL",
+    "VISIT_VARIABLES",
+    "Dataset",
+    "build_dataset",
+    "chunk_rows",
+    "code_column",
+    "coded_variables",
+    "dataset_chunks",
+    "draft_counts",
+    "form_state_columns",
+]
 # Per visit and form: its status, its source data verification and its lock (issue 11.9).
 VERIFIED, NOT_VERIFIED, CHANGED = "yes", "no", "changed"
-
-
-def form_state_columns(model: type) -> list[str]:
-    """``<form>_status``, ``<form>_verified`` and ``<form>_locked`` of one form."""
-    return [f"{model.FORM_CODE}_{part}" for part in ("status", "verified", "locked")]
-
-
-FORM_STATE_COLUMNS = [c for model in CRF_MODELS.values() for c in form_state_columns(model)]
-# A field left empty on purpose carries a missing-data code: exported as "<variable>_code".
-CODE_SUFFIX = "_code"
-
-
-def code_column(variable: str) -> str:
-    return f"{variable}{CODE_SUFFIX}"
-
-
-# analysis variable of each codable entry field, per form
-CODED_VARIABLES: dict[type, dict[str, str]] = {
-    model: {name: mapping[name] for name in model.codable_fields() if name in mapping}
-    for model, mapping in VISIT_VARIABLES.items()
-}
 
 
 @dataclass
@@ -260,15 +173,24 @@ def _sources(patients_qs: Any, patient_filter: dict[str, Any], records: bool) ->
     return sources
 
 
+CHUNK_PATIENTS = 5_000  # patients per chunk of the whole trial's dataset
+
+
 def build_dataset(
     *,
     site_codes: list[str] | None = None,
     patient_pks: list[int] | None = None,
     records: bool = False,
     include_drafts: bool = False,
+    chunk: int | None = CHUNK_PATIENTS,
 ) -> Dataset:
     """Read everything the analysis needs; ``site_codes`` or ``patient_pks`` restrict it;
     ``records`` adds the per-patient records.
+
+    The whole trial's dataset (no restriction, no records, no drafts) is read and assembled
+    ``chunk`` patients at a time and the chunks' frames combined (``analysis.pieces``): the
+    same dataset (columns, types, values, order) as read in one go (``chunk=None``), without
+    ever holding every row read as Python objects beside the frames built from them.
 
     Only forms whose status is in ``plan.ANALYSABLE_FORM_STATUSES`` (complete, or later
     verified/locked) contribute values: a draft's values are left out as if not entered, and
@@ -276,6 +198,11 @@ def build_dataset(
     drafts' values (for data-management views of everything entered, never for the analysis).
     """
     data_cut = timezone.now()
+    whole = site_codes is None and patient_pks is None and not records and not include_drafts
+    if whole and chunk:
+        built = _whole_in_chunks(chunk, data_cut)
+        if built is not None:
+            return built
     patients_qs = Patient.objects.all()
     if site_codes is not None:
         patients_qs = patients_qs.filter(site__code__in=site_codes)
@@ -293,6 +220,61 @@ def build_dataset(
     screening = _screening_rows(site_codes, patients_qs if patient_pks is not None else None)
     rows["screening"] = list(screening.values_list(*SCREENING_SOURCE))
     return _assemble(rows, records=records, include_drafts=include_drafts, data_cut=data_cut)
+
+
+def _whole_in_chunks(chunk: int, data_cut: datetime) -> Dataset | None:
+    """The whole trial's dataset assembled ``chunk`` patients at a time (None: no patients).
+    Screening and adverse events (not needed to assemble the rest) are read whole."""
+    tables: dict[str, list[dict[str, pd.Series]]] = {"patients": [], "long": [], "codes": []}
+    columns: dict[str, list[str]] = {}
+    drafts: dict[str, int] = {}
+    names = set(_sources(Patient.objects.all(), {}, False)) - {"events"}
+    for rows in chunk_rows(Patient.objects.all(), restricted=False, chunk=chunk, sources=names):
+        part = _assemble(
+            {**rows, "events": []}, records=False, include_drafts=False, data_cut=data_cut
+        )
+        del rows
+        for name, frame in (
+            ("patients", part.patients),
+            ("long", part.long),
+            ("codes", part.missing_codes),
+        ):
+            columns[name] = list(frame.columns)
+            tables[name].append(compact(frame))
+        for code, count in part.drafts_excluded.items():
+            drafts[code] = drafts.get(code, 0) + count
+        del part
+    if not tables["patients"]:
+        return None
+    frames = {name: combine(pieces, columns[name]) for name, pieces in tables.items()}
+    del tables
+    long = frames["long"]
+    if not long.study_id.is_monotonic_increasing:  # the database sorts IDs as pandas does not
+        long = long.sort_values(["study_id", "visit"]).reset_index(drop=True)
+    events = _frame(
+        list(_sources(Patient.objects.all(), {}, False)["events"].rows.values_list(*EVENT_SOURCE)),
+        EVENT_SOURCE,
+    )
+    screening = _frame(
+        list(_screening_rows(None, None).values_list(*SCREENING_SOURCE)), SCREENING_SOURCE
+    )
+    return Dataset(
+        missing_codes=frames["codes"]
+        .sort_values(["study_id", "visit", "variable"])
+        .reset_index(drop=True),
+        patients=frames["patients"],
+        long=long,
+        screening=_shared(screening),
+        adverse_events=_shared(events),
+        data_cut=data_cut,
+        drafts_excluded=drafts,
+    )
+
+
+def _shared(frame: pd.DataFrame) -> pd.DataFrame:
+    for name in frame.columns:
+        frame[name] = shared_objects(frame[name])
+    return frame
 
 
 ORDERED = {"patients", *RECORD_FIELDS}  # sources whose order the dataset keeps
