@@ -173,7 +173,7 @@ def _sources(patients_qs: Any, patient_filter: dict[str, Any], records: bool) ->
     return sources
 
 
-CHUNK_PATIENTS = 5_000  # patients per chunk of the whole trial's dataset
+CHUNK_PATIENTS = 2_500  # patients per chunk of the whole trial's dataset
 
 
 def build_dataset(

@@ -8,9 +8,8 @@ has gaps), a column of ``None`` only is ``object`` in one chunk and ``float64`` 
 values when the chunks disagree, as ``DataFrame.from_records`` does for the whole), and shares
 equal strings and dates (one Python object per distinct value, not one per row).
 
-The result is laid out as ``DataFrame.copy()`` lays out a frame (one two-dimensional block per
-NumPy type, columns in order; one array per extension column), filled column by column, so
-the whole is never held twice.
+The result is built column by column (each column its own block), so the whole is never held
+twice.
 """
 
 from __future__ import annotations
@@ -46,29 +45,20 @@ def compact(frame: pd.DataFrame) -> dict[str, pd.Series]:
 
 def combine(pieces: list[dict[str, pd.Series]], columns: list[str]) -> pd.DataFrame:
     """The frame of the chunks' columns (``compact``) one after the other, with the column
-    types of the frame built from all rows at once. The pieces are emptied as they are read."""
-    merged: list[pd.Series | np.ndarray] = []
-    for name in columns:
-        parts = [piece.pop(name) for piece in pieces]
-        merged.append(_column(parts))
-    length = len(merged[0]) if merged else 0
-    index = pd.RangeIndex(length)
-    groups: dict[np.dtype, list[int]] = {}
-    extension: list[tuple[object, np.ndarray]] = []
-    for at, values in enumerate(merged):
-        if isinstance(values.dtype, np.dtype):
-            groups.setdefault(values.dtype, []).append(at)
-        else:
-            extension.append((values.array, np.array([at])))
+    types of the frame built from all rows at once. The pieces are emptied as they are read:
+    each column is its own block (no consolidated copy of the whole), so the whole is never
+    held twice."""
     blocks: list[tuple[object, np.ndarray]] = []
-    for dtype, places in groups.items():
-        block = np.empty((len(places), length), dtype=dtype)
-        for row, at in enumerate(places):
-            block[row] = merged[at].to_numpy()
-            merged[at] = None  # type: ignore[call-overload]
-        blocks.append((block, np.array(places)))
+    length = 0
+    for at, name in enumerate(columns):
+        values = _column([piece.pop(name) for piece in pieces])
+        length = len(values)
+        if isinstance(values.dtype, np.dtype):
+            blocks.append((values.to_numpy().reshape(1, -1), np.array([at])))
+        else:
+            blocks.append((values.array, np.array([at])))
     return create_dataframe_from_blocks(
-        [*blocks, *extension], index=index, columns=pd.Index(columns)
+        blocks, index=pd.RangeIndex(length), columns=pd.Index(columns)
     )
 
 

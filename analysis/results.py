@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.internals import create_dataframe_from_blocks
 
 from analysis import plan
 from analysis.stats import association, comparisons, flow, longitudinal, notes
@@ -42,45 +43,59 @@ def analysis_frame(dataset: Any) -> pd.DataFrame:
 
     ``wide()`` spreads all visit variables in one pivot, which makes every column of
     Python objects (hundreds of MB at 50 000 patients) only for them to be parsed back to
-    numbers; here each variable is spread on its own: a float column straight into a float
-    array, any other through the same object values and ``to_numeric`` as before."""
+    numbers; here a float variable goes straight into one float block (filled in place, no
+    intermediate copies), any other through the same object values and ``to_numeric``."""
     long, patients = dataset.long, dataset.patients
     pids, patient_codes = np.unique(long.study_id.to_numpy(object), return_inverse=True)
     visits, visit_codes = np.unique(long.visit.to_numpy(object), return_inverse=True)
     if long.duplicated(["study_id", "visit"]).any():  # as ``pivot`` refuses them
         raise ValueError("Index contains duplicate entries, cannot reshape")
-    spread: dict[str, pd.Series] = {}
-    for variable in dataset.analysis_variables():
-        column = long[variable]
-        if column.dtype == np.float64:
-            cells = np.full((len(pids), len(visits)), np.nan)
-            cells[patient_codes, visit_codes] = column.to_numpy()
-            numeric = True
-        else:
-            cells = np.full((len(pids), len(visits)), np.nan, dtype=object)
-            cells[patient_codes, visit_codes] = column.astype(object).to_numpy()
-            numeric = False
-        for j, visit in enumerate(visits):
-            values = pd.Series(cells[:, j], index=pids)
-            spread[f"{variable}__{visit}"] = (
-                values if numeric else pd.to_numeric(values, errors="coerce")
-            )
     randomised = patients.arm.notna().to_numpy()
     wide = patients[randomised].reset_index(drop=True)
     at = pd.Index(pids).get_indexer(wide.study_id)
-    present = at >= 0
-    columns = {}
-    for name, values in spread.items():
-        if present.all():
-            columns[name] = values.to_numpy()[at]
-        else:
-            columns[name] = values.reindex(wide.study_id).to_numpy()
-    frame = pd.concat([wide, pd.DataFrame(columns, index=wide.index)], axis=1)
+    # the wide row of each long row (-1: not randomised)
+    row_of = np.full(len(pids), -1)
+    row_of[at[at >= 0]] = np.flatnonzero(at >= 0)
+    target = row_of[patient_codes]
+    names = [f"{v}__{visit}" for v in dataset.analysis_variables() for visit in visits]
+    floats = [n for n in names if long[n.rsplit("__", 1)[0]].dtype == np.float64]
+    block = np.full((len(floats), len(wide)), np.nan)
+    others: dict[str, np.ndarray] = {}
+    for variable in dataset.analysis_variables():
+        column = long[variable]
+        if column.dtype == np.float64:
+            values = column.to_numpy()
+            for j, visit in enumerate(visits):
+                rows = (visit_codes == j) & (target >= 0)
+                block[floats.index(f"{variable}__{visit}"), target[rows]] = values[rows]
+            continue
+        cells = np.full((len(pids), len(visits)), np.nan, dtype=object)
+        cells[patient_codes, visit_codes] = column.astype(object).to_numpy()
+        for j, visit in enumerate(visits):
+            numeric = pd.to_numeric(pd.Series(cells[:, j], index=pids), errors="coerce")
+            others[f"{variable}__{visit}"] = (
+                numeric.to_numpy()[at]
+                if (at >= 0).all()
+                else numeric.reindex(wide.study_id).to_numpy()
+            )
+    position = {name: k for k, name in enumerate(names)}
+    spread = create_dataframe_from_blocks(
+        [
+            (block, np.array([position[n] for n in floats], dtype=np.intp)),
+            *(
+                (values.reshape(1, -1), np.array([position[n]], dtype=np.intp))
+                for n, values in others.items()
+            ),
+        ],
+        index=wide.index,
+        columns=pd.Index(names),
+    )
+    frame = pd.concat([wide, spread], axis=1)
     frame.index = np.flatnonzero(randomised)  # wide()'s row labels
     for visit in ("V0", "V3"):
         if f"hads_a__{visit}" in frame:
             frame[f"hads_total__{visit}"] = frame[f"hads_a__{visit}"] + frame[f"hads_d__{visit}"]
-    return frame.copy()
+    return frame
 
 
 SECTIONS = (
