@@ -64,6 +64,11 @@ def combine(pieces: list[dict[str, pd.Series]], columns: list[str]) -> pd.DataFr
 
 def _column(parts: list[pd.Series]) -> pd.Series:
     """One column from its pieces, typed as if inferred from all its values at once."""
+    if not any(len(part) for part in parts):
+        # no rows anywhere: the type of a chunk that had something to type it by
+        typed = [part for part in parts if part.dtype != object]
+        return (typed or parts)[0].reset_index(drop=True)
+    parts = [part for part in parts if len(part)]
     kinds = {str(part.dtype) for part in parts}
     if len(kinds) == 1:
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
