@@ -231,7 +231,8 @@ def _primary_columns() -> tuple[str, str]:
 
 
 def _mitt(inputs: Inputs) -> pd.DataFrame:
-    return inputs.wide[inputs.wide.mitt == 1]
+    """The mITT patients' arms (what their counts read: not a copy of the whole frame)."""
+    return inputs.wide.loc[inputs.wide.mitt == 1, ["arm"]]
 
 
 def consort_section(inputs: Inputs) -> dict[str, Any]:
@@ -259,7 +260,9 @@ def primary_section(inputs: Inputs) -> dict[str, Any]:
             ),
             "log_ancova": comparisons.log_ancova(wide, y=y, baseline=base),
             "sensitivity": comparisons.change_sensitivity(wide, y=y, baseline=base),
-            "per_protocol": comparisons.ancova(wide[wide.pp == 1], y=y, baseline=base),
+            "per_protocol": comparisons.ancova(
+                wide.loc[wide.pp == 1, ["arm", y, base]], y=y, baseline=base
+            ),
             "missing": _missing(inputs.long, plan.PRIMARY),
         },
     )

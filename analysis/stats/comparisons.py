@@ -17,7 +17,8 @@ from analysis.stats.common import ALPHA, ARMS, arm_counts, empty, full_rank, mea
 
 
 def _pairs(frame: pd.DataFrame, y: str, baseline: str) -> pd.DataFrame:
-    return frame.dropna(subset=[y, baseline, "arm"])[["arm", y, baseline]]
+    # the columns first, then the rows: no copy of every column of a wide frame
+    return frame[["arm", y, baseline]].dropna(subset=[y, baseline, "arm"])
 
 
 def ancova(frame: pd.DataFrame, *, y: str, baseline: str) -> dict[str, Any]:
@@ -332,7 +333,7 @@ def subgroups(
 ) -> dict[str, Any]:
     """The primary ANCOVA overall and within each subgroup, and the arm × subgroup
     interaction p from ``y ~ baseline + arm + subgroup + arm:subgroup``."""
-    data = frame.dropna(subset=[y, baseline, "arm", subgroup])
+    data = frame[["arm", y, baseline, subgroup]].dropna(subset=[y, baseline, "arm", subgroup])
     out = {
         "overall": ancova(frame, y=y, baseline=baseline),
         "deficient": ancova(data[data[subgroup] == 1], y=y, baseline=baseline),
