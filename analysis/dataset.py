@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from analysis import plan
 from analysis.digest import csv_sha256
-from analysis.pieces import combine, compact, shared_objects
+from analysis.pieces import Stack, shared_objects
 from analysis.variables import (  # re-exported: the dataset's names are read from here
     ANALYSIS_LEVEL,
     CODE_SUFFIX,
@@ -225,8 +225,8 @@ def build_dataset(
 def _whole_in_chunks(chunk: int, data_cut: datetime) -> Dataset | None:
     """The whole trial's dataset assembled ``chunk`` patients at a time (None: no patients).
     Screening and adverse events (not needed to assemble the rest) are read whole."""
-    tables: dict[str, list[dict[str, pd.Series]]] = {"patients": [], "long": [], "codes": []}
-    columns: dict[str, list[str]] = {}
+    count = Patient.objects.count()  # room for every row (more would still fit: the stacks grow)
+    stacks = {"patients": Stack(count), "long": Stack(count * len(VISIT_CODES)), "codes": Stack()}
     drafts: dict[str, int] = {}
     names = set(_sources(Patient.objects.all(), {}, False)) - {"events"}
     for rows in chunk_rows(Patient.objects.all(), restricted=False, chunk=chunk, sources=names):
@@ -234,20 +234,16 @@ def _whole_in_chunks(chunk: int, data_cut: datetime) -> Dataset | None:
             {**rows, "events": []}, records=False, include_drafts=False, data_cut=data_cut
         )
         del rows
-        for name, frame in (
-            ("patients", part.patients),
-            ("long", part.long),
-            ("codes", part.missing_codes),
-        ):
-            columns[name] = list(frame.columns)
-            tables[name].append(compact(frame))
-        for code, count in part.drafts_excluded.items():
-            drafts[code] = drafts.get(code, 0) + count
+        stacks["patients"].add(part.patients)
+        stacks["long"].add(part.long)
+        stacks["codes"].add(part.missing_codes)
+        for code, forms in part.drafts_excluded.items():
+            drafts[code] = drafts.get(code, 0) + forms
         del part
-    if not tables["patients"]:
+    if not stacks["patients"].length:
         return None
-    frames = {name: combine(pieces, columns[name]) for name, pieces in tables.items()}
-    del tables
+    frames = {name: stack.frame() for name, stack in stacks.items()}
+    del stacks
     long = frames["long"]
     if not long.study_id.is_monotonic_increasing:  # the database sorts IDs as pandas does not
         long = long.sort_values(["study_id", "visit"]).reset_index(drop=True)

@@ -13,7 +13,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from analysis.dataset import build_dataset
-from analysis.pieces import combine, compact
+from analysis.pieces import combine
 from analysis.results import analysis_frame, compute_results
 
 FRAMES = ("patients", "long", "screening", "adverse_events", "missing_codes")
@@ -73,7 +73,7 @@ def test_combined_chunks_have_the_types_of_the_whole():
             for a, b in zip(bounds, bounds[1:], strict=False)
         ]
         assert {str(c.whole_ints.dtype) for c in chunks} != {"float64"}  # chunks disagree
-        combined = combine([compact(c) for c in chunks], names)
+        combined = combine(chunks)
         same(combined, whole)
         assert combined.on.iloc[0] is combined.on.iloc[3]  # one object per distinct date
         assert np.isnan(combined.whole_ints.iloc[2])
