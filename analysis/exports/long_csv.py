@@ -31,9 +31,9 @@ from analysis.dataset import (
     VERIFIED,
     VISIT_SOURCE,
     VISIT_VARIABLES,
-    _form_source,
     chunk_rows,
     code_column,
+    form_source,
     form_state_columns,
 )
 from analysis.exports.options import ExportOptions
@@ -73,7 +73,7 @@ class _Form:
 
     def __init__(self, model: type, coded: set[str], relative: bool) -> None:
         self.code = model.FORM_CODE
-        source = list(_form_source(model, VISIT_VARIABLES[model]).values())
+        source = list(form_source(model, VISIT_VARIABLES[model]).values())
         by_variable = {v: f for f, v in VISIT_VARIABLES[model].items()}
         self.names: list[str] = []
         positions: list[int] = []
