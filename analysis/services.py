@@ -75,18 +75,26 @@ class ResultsState:
 
 
 def results_state() -> ResultsState:
-    """The results a page shows and the current data version: a few queries, no computation."""
+    """The results a page shows and the current data version: a few queries, no computation.
+
+    The stored document is not read here (the pages keep what they build from it per result:
+    ``analysis.dashboard.kept``); ``result.document`` reads it when asked for."""
     lock = active_study_lock()
     result = None
     if lock is not None:
         final = (
             FinalResults.objects.filter(lock=lock, result__isnull=False)
             .select_related("result__after_unlock__unlocked_by")
+            .defer("result__document")
             .first()
         )
         result = final.result if final is not None else None
     if result is None:
-        result = AnalysisResult.objects.select_related("after_unlock__unlocked_by").first()
+        result = (
+            AnalysisResult.objects.select_related("after_unlock__unlocked_by")
+            .defer("document")
+            .first()
+        )
     finals: tuple[FinalResults, ...] = ()
     if result is not None:
         finals = tuple(
@@ -97,9 +105,15 @@ def results_state() -> ResultsState:
     return ResultsState(result, data_version_current(), lock, finals)
 
 
-def stored_figures(result: AnalysisResult, names: list[str], language: str) -> dict[str, Any]:
-    """The stored figures ``names`` of ``result`` in ``language`` (name -> StoredFigure)."""
+def stored_figures(
+    result: AnalysisResult, names: list[str], language: str, skip: str | None = None
+) -> dict[str, Any]:
+    """The stored figures ``names`` of ``result`` in ``language`` (name -> StoredFigure);
+    ``skip`` ("svg" or "png"): a format not read from the database (the PNG of a 10 000-point
+    scatter plot is ~140 kB, its SVG ~1.5 MB)."""
     rows = StoredFigure.objects.filter(result=result, language=language, name__in=names)
+    if skip is not None:
+        rows = rows.defer(skip)
     return {row.name: row for row in rows}
 
 
