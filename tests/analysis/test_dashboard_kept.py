@@ -18,9 +18,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from analysis.dashboard.lockstate import results_lock_json
 from analysis.models import AnalysisResult, StoredFigure
 from analysis.services import results_refresh, results_state
-from analysis.dashboard.lockstate import results_lock_json
 from assessments.models import SpasmAssessment
 from demo.seed import seed_accounts, seed_cohort
 from hfs_ecrf.data_version import data_version_current
