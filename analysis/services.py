@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone, translation
 
 from analysis.dashboard import figures as drawing
@@ -17,7 +18,7 @@ from analysis.dashboard.charts import FIGURES, build_figure
 from analysis.dataset import Dataset, build_dataset
 from analysis.models import AnalysisResult, FinalResults, StoredFigure
 from analysis.results import compute_results
-from hfs_ecrf.data_version import data_version_current
+from hfs_ecrf.data_version import SINGLETON, DataVersion, data_version_current
 from monitoring.guards import active_study_lock
 from monitoring.models import StudyLock
 
@@ -78,7 +79,25 @@ def results_state() -> ResultsState:
     """The results a page shows and the current data version: a few queries, no computation.
 
     The stored document is not read here (the pages keep what they build from it per result:
-    ``analysis.dashboard.kept``); ``result.document`` reads it when asked for."""
+    ``analysis.dashboard.kept``); ``result.document`` reads it when asked for. Usually (no
+    database lock has ever concerned the latest results: none active, they are no lock's final
+    results and were not computed after an unlock) one query reads it all; otherwise the lock
+    and the final results are read one by one."""
+    latest = (
+        AnalysisResult.objects.defer("document")
+        .annotate(
+            current_version=Subquery(
+                DataVersion.objects.filter(pk=SINGLETON).values("version")[:1]
+            ),
+            study_locked=Exists(StudyLock.objects.filter(unlocked_at__isnull=True)),
+            has_finals=Exists(FinalResults.objects.filter(result=OuterRef("pk"))),
+        )
+        .first()
+    )
+    if latest is not None and not (
+        latest.study_locked or latest.has_finals or latest.after_unlock_id is not None
+    ):
+        return ResultsState(latest, latest.current_version or 0)
     lock = active_study_lock()
     result = None
     if lock is not None:

@@ -323,7 +323,7 @@ def run(seconds: float, clients: int) -> None:
         port = _free_port()
         server = gunicorn("hfs_ecrf.wsgi", port, env)
         worker = subprocess.Popen(
-            # as the README runs it: the recomputation yields the cores to the requests
+            # as the README runs it: the recomputation yields the cores to the requests (nice 19)
             ["nice", "-n", "19", sys.executable, "manage.py", "db_worker", "--no-reload"]
             + ["--interval", "0.5"],
             cwd=ROOT,
