@@ -140,6 +140,10 @@ TASKS = {
     }
 }
 
+# The most of the worker's time the analysis recomputation takes under a stream of writes
+# (analysis/tasks.py results_refresh_pause), in percent; 100: back to back.
+ANALYSIS_WORKER_SHARE = envint("ANALYSIS_WORKER_SHARE", 50)
+
 # The list pages' rendered content per data version and user scope (hfs_ecrf/list_cache.py), in
 # each worker's memory. LIST_CACHE_SECONDS=0 turns it off.
 CACHES = {

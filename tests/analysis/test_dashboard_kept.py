@@ -253,3 +253,24 @@ def test_the_crf_save_query_count_is_pinned(stored, django_assert_max_num_querie
     assert form.vas_frequency == (data["vas_frequency"])
     assert data_version_current() == version + 1
     assert form.history.first().history_change_reason.startswith("checked")
+
+
+@pytest.mark.django_db
+def test_the_worker_pauses_so_that_computing_takes_at_most_its_share(stored, settings):
+    """Under a stream of writes the recomputation takes at most ANALYSIS_WORKER_SHARE % of the
+    worker's time: after a computation of D seconds the next waits until D × (100/share − 1)
+    seconds have passed since it was stored; none without a recent computation."""
+    from analysis.tasks import MAX_PAUSE, results_refresh_pause
+
+    AnalysisResult.objects.filter(pk=stored.pk).update(duration_seconds=10.0)
+    at = stored.computed_at
+    settings.ANALYSIS_WORKER_SHARE = 50
+    assert results_refresh_pause(now=at + timedelta(seconds=3)) == pytest.approx(7.0)
+    assert results_refresh_pause(now=at + timedelta(seconds=11)) == 0.0
+    settings.ANALYSIS_WORKER_SHARE = 25
+    assert results_refresh_pause(now=at + timedelta(seconds=3)) == pytest.approx(27.0)
+    settings.ANALYSIS_WORKER_SHARE = 100
+    assert results_refresh_pause(now=at) == 0.0
+    settings.ANALYSIS_WORKER_SHARE = 50
+    AnalysisResult.objects.filter(pk=stored.pk).update(duration_seconds=10_000.0)
+    assert results_refresh_pause(now=at) == MAX_PAUSE
