@@ -20,7 +20,7 @@ setup: $(VENV)/.installed
 
 run: setup
 	@# the background worker computes the analysis results after each change of the data
-	nice -n 10 $(PY) manage.py db_worker & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
+	nice -n 19 $(PY) manage.py db_worker & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed test-sqlite test-postgres test-browser

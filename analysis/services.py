@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone, translation
 
 from analysis.dashboard import figures as drawing
@@ -17,7 +18,7 @@ from analysis.dashboard.charts import FIGURES, build_figure
 from analysis.dataset import Dataset, build_dataset
 from analysis.models import AnalysisResult, FinalResults, StoredFigure
 from analysis.results import compute_results
-from hfs_ecrf.data_version import data_version_current
+from hfs_ecrf.data_version import SINGLETON, DataVersion, data_version_current
 from monitoring.guards import active_study_lock
 from monitoring.models import StudyLock
 
@@ -75,18 +76,44 @@ class ResultsState:
 
 
 def results_state() -> ResultsState:
-    """The results a page shows and the current data version: a few queries, no computation."""
+    """The results a page shows and the current data version: a few queries, no computation.
+
+    The stored document is not read here (the pages keep what they build from it per result:
+    ``analysis.dashboard.kept``); ``result.document`` reads it when asked for. Usually (no
+    database lock has ever concerned the latest results: none active, they are no lock's final
+    results and were not computed after an unlock) one query reads it all; otherwise the lock
+    and the final results are read one by one."""
+    latest = (
+        AnalysisResult.objects.defer("document")
+        .annotate(
+            current_version=Subquery(
+                DataVersion.objects.filter(pk=SINGLETON).values("version")[:1]
+            ),
+            study_locked=Exists(StudyLock.objects.filter(unlocked_at__isnull=True)),
+            has_finals=Exists(FinalResults.objects.filter(result=OuterRef("pk"))),
+        )
+        .first()
+    )
+    if latest is not None and not (
+        latest.study_locked or latest.has_finals or latest.after_unlock_id is not None
+    ):
+        return ResultsState(latest, latest.current_version or 0)
     lock = active_study_lock()
     result = None
     if lock is not None:
         final = (
             FinalResults.objects.filter(lock=lock, result__isnull=False)
             .select_related("result__after_unlock__unlocked_by")
+            .defer("result__document")
             .first()
         )
         result = final.result if final is not None else None
     if result is None:
-        result = AnalysisResult.objects.select_related("after_unlock__unlocked_by").first()
+        result = (
+            AnalysisResult.objects.select_related("after_unlock__unlocked_by")
+            .defer("document")
+            .first()
+        )
     finals: tuple[FinalResults, ...] = ()
     if result is not None:
         finals = tuple(
@@ -97,9 +124,15 @@ def results_state() -> ResultsState:
     return ResultsState(result, data_version_current(), lock, finals)
 
 
-def stored_figures(result: AnalysisResult, names: list[str], language: str) -> dict[str, Any]:
-    """The stored figures ``names`` of ``result`` in ``language`` (name -> StoredFigure)."""
+def stored_figures(
+    result: AnalysisResult, names: list[str], language: str, skip: str | None = None
+) -> dict[str, Any]:
+    """The stored figures ``names`` of ``result`` in ``language`` (name -> StoredFigure);
+    ``skip`` ("svg" or "png"): a format not read from the database (the PNG of a 10 000-point
+    scatter plot is ~140 kB, its SVG ~1.5 MB)."""
     rows = StoredFigure.objects.filter(result=result, language=language, name__in=names)
+    if skip is not None:
+        rows = rows.defer(skip)
     return {row.name: row for row in rows}
 
 

@@ -83,6 +83,7 @@ def crf_edit(request: HttpRequest, study_id: str, code: str, form_code: str) -> 
     if model is None or form_code not in VISITS[code].forms or visit is None:
         raise Http404
     instance = model.objects.filter(visit=visit).first() or model(visit=visit)
+    instance.visit = visit  # the visit just read (the save reads its code and patient)
     form_class = crf_form_class(model)
     form = form_class(request.POST or None, instance=instance)
     conflict = None

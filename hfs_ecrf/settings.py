@@ -93,7 +93,15 @@ TEMPLATES = [
 
 
 def _database_from_url(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=envint("CONN_MAX_AGE", 0))
+    # PostgreSQL: each worker keeps its connection for a minute (checked before reuse) instead of
+    # opening one per request; a new connection costs the server a process and cold catalog
+    # caches, ~10 ms of CPU per request (README, benchmarks). SQLite opens a file: nothing kept.
+    postgres = url.startswith(("postgres://", "postgresql://"))
+    config = dj_database_url.parse(
+        url,
+        conn_max_age=envint("CONN_MAX_AGE", 60 if postgres else 0),
+        conn_health_checks=True,
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         name = Path(config["NAME"])
         if str(name) != ":memory:" and not name.is_absolute():
@@ -132,6 +140,10 @@ TASKS = {
     }
 }
 
+# The most of the worker's time the analysis recomputation takes under a stream of writes
+# (analysis/tasks.py results_refresh_pause), in percent; 100: back to back.
+ANALYSIS_WORKER_SHARE = envint("ANALYSIS_WORKER_SHARE", 50)
+
 # The list pages' rendered content per data version and user scope (hfs_ecrf/list_cache.py), in
 # each worker's memory. LIST_CACHE_SECONDS=0 turns it off.
 CACHES = {
@@ -141,8 +153,18 @@ CACHES = {
         "LOCATION": "lists",
         "OPTIONS": {"MAX_ENTRIES": 200},  # a page: tens to a few hundred kB
     },
+    "analysis": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "analysis",
+        # a page's content: up to ~3 MB (inline SVG figures) at 10 000 patients; 8 pages and the
+        # JSON in two languages for the result shown and the one before
+        "OPTIONS": {"MAX_ENTRIES": 40},
+    },
 }
 LIST_CACHE_SECONDS = envint("LIST_CACHE_SECONDS", 600)
+# What the analysis pages and the results JSON build from a stored result, per result, page and
+# language (analysis/dashboard/kept.py), in each worker's memory. 0 turns it off.
+ANALYSIS_CACHE_SECONDS = envint("ANALYSIS_CACHE_SECONDS", 3600)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",

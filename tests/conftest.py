@@ -47,6 +47,7 @@ def _fresh_list_cache():
     from django.core.cache import caches
 
     caches["lists"].clear()
+    caches["analysis"].clear()  # and the analysis pages' (analysis/dashboard/kept.py)
     yield
 
 
