@@ -12,7 +12,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from assessments.models import Visit
-from assessments.selectors import patient_progress, patients_with_visits, with_progress_status
+from assessments.selectors import (
+    patient_progress,
+    patients_with_visits,
+    progress_status_q,
+    with_progress_status,
+)
 from assessments.services import visit_save
 from monitoring import services as monitoring_services
 from monitoring.models import DataQuery
@@ -156,6 +161,17 @@ def test_the_sql_status_is_the_status_of_patient_progress(cohort, dana):
         "randomised",
         "withdrawn",
     ]
+
+
+@pytest.mark.parametrize("status", ["enrolled", "randomised", "completed", "withdrawn"])
+def test_the_status_filter_selects_what_the_sql_status_says(status, cohort, dana):
+    """The filter's plain conditions (no CASE over every patient) pick exactly the patients
+    whose annotated status is ``status``."""
+    annotated = with_progress_status(patients_with_visits(dana))
+    expected = sorted(p.study_id for p in annotated if p.progress_status == status)
+    assert expected
+    found = patients_with_visits(dana).filter(progress_status_q(status))
+    assert sorted(p.study_id for p in found) == expected
 
 
 @pytest.mark.parametrize("url_name", LISTS)
