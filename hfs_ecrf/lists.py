@@ -7,6 +7,7 @@ filters on the page links).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import ceil
 from urllib.parse import quote
 
@@ -85,8 +86,15 @@ class UrlPattern:
             return reverse(self.name, args=args)
         url = self.parts[0]
         for text, part in zip(texts, self.parts[1:], strict=True):
-            url += quote(text, safe=self._SAFE) + part
+            url += _quoted(text) + part
         return url
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """``text`` quoted for a URL path as ``reverse()`` quotes it (lists repeat their study IDs,
+    visit and form codes: each is quoted once)."""
+    return quote(text, safe=UrlPattern._SAFE)
 
 
 class ListFilterSet(django_filters.FilterSet):
