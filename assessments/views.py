@@ -172,7 +172,7 @@ def record_status(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = PatientFilter(
-            request.GET, queryset=selectors.patients_with_visits(request.user), user=request.user
+            request.GET, queryset=selectors.patients_for_lists(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
         return render_content(

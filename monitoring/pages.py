@@ -15,11 +15,16 @@ from django.views.decorators.http import require_GET
 from assessments import safety
 from assessments.filters import PatientFilter
 from assessments.models import CRF_MODELS
-from assessments.selectors import patient_progress, patients_with_visits, visit_grid
+from assessments.selectors import (
+    patient_progress,
+    patients_for_lists,
+    patients_with_visits,
+    visit_grid,
+)
 from hfs_ecrf.access import arm_visible, can, requires, role_of
 from hfs_ecrf.list_cache import cached_list_content, render_content
 from hfs_ecrf.lists import UrlPattern, paginate
-from monitoring import worklists
+from monitoring import selectors, worklists
 from monitoring.forms import AuditFilterForm
 from monitoring.guards import active_study_lock
 from monitoring.patient_audit import patient_audit
@@ -54,7 +59,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = PatientFilter(
-            request.GET, queryset=patients_with_visits(request.user), user=request.user
+            request.GET, queryset=patients_for_lists(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
         patients = list(page.object_list)
@@ -79,8 +84,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
     """What each row of the patient list shows, as plain strings: one ``reverse()`` and one
-    translation per label for the page, not per row."""
+    translation per label for the page, not per row; unresolved queries in one query."""
     url = UrlPattern("monitoring:patient_detail", 1)
+    queries = selectors.open_query_counts([p.pk for p in patients]) if patients else {}
     status_labels = {value: str(label) for value, label in PatientStatus.choices}
     arm_labels = {value: str(label) for value, label in Arm.choices}
     rows = []
@@ -97,6 +103,7 @@ def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
                 "status": status_labels[progress.status],
                 "arm": arm_labels.get(allocation.arm, allocation.arm) if allocation else "—",
                 "next_visit": f"{nxt[0]} · {nxt[1]:%Y-%m-%d}" if nxt else "—",
+                "queries": queries.get(patient.pk, 0),
             }
         )
     return rows
