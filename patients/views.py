@@ -31,7 +31,7 @@ def screening_list(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = ScreeningFilter(
-            request.GET, queryset=selectors.screening_list(request.user), user=request.user
+            request.GET, queryset=selectors.screening_log(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
         return render_content(
