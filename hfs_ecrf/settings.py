@@ -93,7 +93,13 @@ TEMPLATES = [
 
 
 def _database_from_url(url: str) -> dict:
-    config = dj_database_url.parse(url, conn_max_age=envint("CONN_MAX_AGE", 0))
+    # A server database: each worker keeps its connection for CONN_MAX_AGE seconds (checked
+    # before reuse), since a new connection per request (PostgreSQL starts a backend and warms
+    # its caches) cost the server more than a list page's own queries. SQLite opens a file.
+    kept = 0 if url.startswith("sqlite") else 60
+    config = dj_database_url.parse(
+        url, conn_max_age=envint("CONN_MAX_AGE", kept), conn_health_checks=True
+    )
     if config["ENGINE"] == "django.db.backends.sqlite3":
         name = Path(config["NAME"])
         if str(name) != ":memory:" and not name.is_absolute():
