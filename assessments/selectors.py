@@ -46,17 +46,47 @@ def form_states(visits: list[Visit]) -> dict[tuple[int, str], str]:
         return {(visit_id, code): status for visit_id, code, status in cursor.fetchall()}
 
 
-def visit_grid(patients: list[Any]) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """What the list pages read of a visit: a page holds hundreds, model instances cost more
+    than the rest of the page's rows."""
+
+    pk: int
+    code: str
+    status: str
+    out_of_window: bool
+
+
+def visits_by_patient(patient_ids: list[int]) -> dict[int, list[VisitRow]]:
+    """Each of these patients' visits in code order (as ``patients_with_visits`` prefetches
+    them), as ``VisitRow``: one query."""
+    by_patient: dict[int, list[VisitRow]] = {pk: [] for pk in patient_ids}
+    if patient_ids:
+        rows = (
+            Visit.objects.filter(patient_id__in=patient_ids)
+            .order_by("code")
+            .values_list("patient_id", "pk", "code", "status", "out_of_window")
+        )
+        for patient_id, *visit in rows:
+            by_patient[patient_id].append(VisitRow(*visit))
+    return by_patient
+
+
+def visit_grid(
+    patients: list[Any], visits: dict[int, list[Any]] | None = None
+) -> list[dict[str, Any]]:
     """Per patient, per scheduled visit: the visit (or None), its flags and each form's state.
 
-    Patients must come with their visits prefetched; the form states cost one query per form
-    model, whatever the number of patients.
+    Visits come from ``visits`` (patient id → visits, e.g. ``visits_by_patient``) or else
+    prefetched with the patients; the form states cost one query, whatever the number of
+    patients.
     """
-    visits = [v for p in patients for v in p.visits.all()]
-    states = form_states(visits)
+    if visits is None:
+        visits = {p.pk: list(p.visits.all()) for p in patients}
+    states = form_states([v for p in patients for v in visits[p.pk]])
     grid = []
     for patient in patients:
-        by_code = {v.code: v for v in patient.visits.all()}
+        by_code = {v.code: v for v in visits[patient.pk]}
         cells = []
         for spec in SCHEDULE:
             visit = by_code.get(spec.code)
@@ -79,13 +109,12 @@ def patients_with_visits(user: Any) -> QuerySet[Patient]:
 
 
 def patients_for_lists(user: Any) -> QuerySet[Patient]:
-    """``patients_with_visits`` as the list pages need them: only the relations they show or
-    filter on (site, allocation, withdrawal), not the screening and consent the patient page
-    shows (two joins and a hundred model instances fewer per page)."""
+    """The user's patients as the list pages need them: only the relations they show or filter
+    on (site, allocation, withdrawal), not the screening and consent the patient page shows (two
+    joins and a hundred model instances fewer per page); their visits come from
+    ``visits_by_patient`` for the page's patients."""
     return (
-        patients_with_visits(user)
-        .select_related(None)
-        .select_related("site", "allocation", "withdrawal")
+        patient_list(user).select_related(None).select_related("site", "allocation", "withdrawal")
     )
 
 
@@ -136,13 +165,14 @@ class Progress:
         return PatientStatus(self.status).label
 
 
-def patient_progress(patient: Patient) -> Progress:
+def patient_progress(patient: Patient, visits: list[Any] | None = None) -> Progress:
     """Where the patient stands: withdrawn, completed (the final visit done), randomised or
     enrolled; and the first scheduled visit not yet done or missed, with its target date.
-    Reads relations the selectors load up front (no query per patient)."""
+    Reads relations the selectors load up front (no query per patient); the visits are
+    ``visits`` if given (e.g. ``visits_by_patient``), else the prefetched ones."""
     allocation = patient.allocation_or_none
     withdrawn = patient.withdrawal_or_none is not None
-    visits = list(patient.visits.all())
+    visits = list(patient.visits.all()) if visits is None else visits
     if withdrawn:
         status = PatientStatus.WITHDRAWN
     elif any(v.code == FINAL_VISIT and v.status == Visit.Status.DONE for v in visits):

@@ -20,6 +20,7 @@ from assessments.selectors import (
     patients_for_lists,
     patients_with_visits,
     visit_grid,
+    visits_by_patient,
 )
 from hfs_ecrf.access import arm_visible, can, requires, role_of
 from hfs_ecrf.list_cache import cached_list_content, render_content
@@ -63,11 +64,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         )
         page = paginate(request, filterset.rows)
         patients = list(page.object_list)
+        visits = visits_by_patient([p.pk for p in patients])
         return render_content(
             request,
             "monitoring/_patient_list_content.html",
             {
-                "rows": _patient_rows(patients),
+                "rows": _patient_rows(patients, visits),
                 "patients": patients,
                 "page": page,
                 "filter": filterset,
@@ -82,7 +84,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
+def _patient_rows(patients: list[Any], visits: dict[int, list[Any]]) -> list[dict[str, Any]]:
     """What each row of the patient list shows, as plain strings: one ``reverse()`` and one
     translation per label for the page, not per row; unresolved queries in one query."""
     url = UrlPattern("monitoring:patient_detail", 1)
@@ -91,7 +93,7 @@ def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
     arm_labels = {value: str(label) for value, label in Arm.choices}
     rows = []
     for patient in patients:
-        progress = patient_progress(patient)
+        progress = patient_progress(patient, visits[patient.pk])
         allocation = patient.allocation_or_none
         nxt = progress.next_visit
         rows.append(

@@ -16,6 +16,8 @@ from assessments.selectors import (
     patient_progress,
     patients_with_visits,
     progress_status_q,
+    visit_grid,
+    visits_by_patient,
     with_progress_status,
 )
 from assessments.services import visit_save
@@ -161,6 +163,28 @@ def test_the_sql_status_is_the_status_of_patient_progress(cohort, dana):
         "randomised",
         "withdrawn",
     ]
+
+
+def test_list_visits_read_as_rows_give_what_the_prefetched_visits_give(cohort, dana):
+    """The list pages read visits as plain rows (visits_by_patient): the same visits in the
+    same order, the same progress and the same grid as from the prefetched model instances."""
+    patients = list(patients_with_visits(dana))
+    rows = visits_by_patient([p.pk for p in patients])
+    assert sum(len(v) for v in rows.values()) > len(patients)
+    for patient in patients:
+        prefetched = list(patient.visits.all())
+        assert [(v.pk, v.code, v.status, v.out_of_window) for v in prefetched] == [
+            (v.pk, v.code, v.status, v.out_of_window) for v in rows[patient.pk]
+        ]
+        assert patient_progress(patient, rows[patient.pk]) == patient_progress(patient)
+
+    def plain(grid):
+        return [
+            [(c["spec"].code, c["visit"] and c["visit"].pk, c["forms"]) for c in row["cells"]]
+            for row in grid
+        ]
+
+    assert plain(visit_grid(patients, rows)) == plain(visit_grid(patients))
 
 
 @pytest.mark.parametrize("status", ["enrolled", "randomised", "completed", "withdrawn"])
