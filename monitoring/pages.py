@@ -10,6 +10,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from assessments import safety
@@ -69,7 +71,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             request,
             "monitoring/_patient_list_content.html",
             {
-                "rows": _patient_rows(patients, visits),
+                "rows": _patient_rows(patients, visits, arm_visible(request.user)),
                 "patients": patients,
                 "page": page,
                 "filter": filterset,
@@ -84,30 +86,40 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _patient_rows(patients: list[Any], visits: dict[int, list[Any]]) -> list[dict[str, Any]]:
-    """What each row of the patient list shows, as plain strings: one ``reverse()`` and one
-    translation per label for the page, not per row; unresolved queries in one query."""
+def _patient_rows(
+    patients: list[Any], visits: dict[int, list[Any]], show_arm: bool
+) -> list[dict[str, Any]]:
+    """Each row of the patient list as HTML (``html``), laid out as the template wrote it: one
+    ``reverse()`` and one translation per label for the page, not per row; unresolved queries
+    in one query. Every value is escaped here."""
     url = UrlPattern("monitoring:patient_detail", 1)
     queries = selectors.open_query_counts([p.pk for p in patients]) if patients else {}
-    status_labels = {value: str(label) for value, label in PatientStatus.choices}
-    arm_labels = {value: str(label) for value, label in Arm.choices}
+    status_labels = {value: escape(label) for value, label in PatientStatus.choices}
+    arm_labels = {value: escape(label) for value, label in Arm.choices}
     rows = []
     for patient in patients:
         progress = patient_progress(patient, visits[patient.pk])
         allocation = patient.allocation_or_none
         nxt = progress.next_visit
-        rows.append(
-            {
-                "pk": patient.pk,
-                "study_id": patient.study_id,
-                "url": url(patient.study_id),
-                "site": patient.site.code,
-                "status": status_labels[progress.status],
-                "arm": arm_labels.get(allocation.arm, allocation.arm) if allocation else "—",
-                "next_visit": f"{nxt[0]} · {nxt[1]:%Y-%m-%d}" if nxt else "—",
-                "queries": queries.get(patient.pk, 0),
-            }
+        study_id = escape(patient.study_id)
+        arm = ""
+        if show_arm:
+            shown = arm_labels.get(allocation.arm, escape(allocation.arm)) if allocation else "—"
+            arm = f"<td>{shown}</td>"
+        n = queries.get(patient.pk, 0)
+        badge = f'<span class="badge text-bg-danger">{n}</span>' if n else ""
+        next_visit = escape(f"{nxt[0]} · {nxt[1]:%Y-%m-%d}") if nxt else "—"
+        html = (
+            f'\n    <tr data-testid="patient-row" data-study-id="{study_id}">'
+            f'\n      <td><a href="{escape(url(patient.study_id))}">{study_id}</a></td>'
+            f"\n      <td>{escape(patient.site.code)}</td>"
+            f"\n      <td>{status_labels[progress.status]}</td>"
+            f"\n      {arm}"
+            f"\n      <td>{next_visit}</td>"
+            f'\n      <td data-testid="open-queries">{badge}</td>'
+            "\n    </tr>"
         )
+        rows.append({"study_id": patient.study_id, "html": mark_safe(html)})  # noqa: S308 - escaped
     return rows
 
 
