@@ -92,7 +92,7 @@ def test_lists_load_one_page_and_keep_a_flat_query_count(
     assert count == at_10["patients:screening_list"]
     screening_body = _get(client, "patients:screening_list").content.decode()
     assert screening_body.count('data-testid="screening-row"') == 50
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(11):
         _get(client, "monitoring:patient_list", status="enrolled", page="3")
 
 
