@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from assessments.models import Visit
 from assessments.schedule import VISIT_CODES
-from assessments.selectors import with_progress_status
+from assessments.selectors import progress_status_q
 from hfs_ecrf.access import arm_visible
 from hfs_ecrf.hooks import patient_list_filters
 from hfs_ecrf.lists import ListFilterSet
@@ -86,7 +86,7 @@ class PatientFilter(ListFilterSet):
             self.filters[name] = added
 
     def filter_status(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return with_progress_status(queryset).filter(progress_status=value)
+        return queryset.filter(progress_status_q(value))
 
     def filter_none(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
         return queryset  # visit and visit state act together (filter_queryset)

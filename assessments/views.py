@@ -173,14 +173,16 @@ def record_status(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = PatientFilter(
-            request.GET, queryset=selectors.patients_with_visits(request.user), user=request.user
+            request.GET, queryset=selectors.patients_for_lists(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
+        patients = list(page.object_list)
+        visits = selectors.visits_by_patient([p.pk for p in patients])
         return render_content(
             request,
             "assessments/_record_status_content.html",
             {
-                "grid": status_grid.with_badges(selectors.visit_grid(list(page.object_list))),
+                "grid": status_grid.with_badges(selectors.visit_grid(patients, visits)),
                 "schedule": SCHEDULE,
                 "page": page,
                 "filter": filterset,

@@ -9,7 +9,10 @@ in as a data manager through the login form, fetch the patient list, the screeni
 record status grid (pages and filters from the querystring) for ``--seconds``; the script prints
 requests/s and p50/p95/p99 per page. Floor: each page's rows fetched by one hand-written SQL
 query (same rows, same columns, same order: asserted equal to what the page shows, before any
-timing). Target: p95 < 300 ms at 10 000 patients. Prints figures; not a test.
+timing). Target: p95 < 300 ms at 10 000 patients. Also printed: the CPU time gunicorn (master and
+workers) and PostgreSQL (every backend and background process) used per request during the run,
+read from /proc: the server's cost of a page, whatever else the machine runs (latencies and
+requests/s depend on that). Prints figures; not a test.
 With ``LIST_CACHE_SECONDS=0`` in the environment the list pages are rendered on every request
 (hfs_ecrf/list_cache.py off): the cost of the first request after a write.
 """
@@ -30,7 +33,7 @@ import time
 from datetime import date
 from html import unescape
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -225,6 +228,47 @@ def start_gunicorn(database_url: str, workdir: Path) -> tuple[subprocess.Popen, 
             time.sleep(0.5)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid``, of its children it has reaped and of its live
+    descendants, from /proc (0 where a process is gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        pending += [int(child) for child in children]
+    return total / ticks
+
+
+def _postmaster(database_url: str) -> int | None:
+    """The pid of the PostgreSQL server listening on ``database_url``'s port, if it runs here."""
+    port = f"-p {urlparse(database_url).port}"
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if args.split(" ", 1)[0].endswith("/postgres") and f"{port} " in args + " ":
+            return int(cmdline.parent.name)
+    return None
+
+
+def server_cpu(server: subprocess.Popen, database_url: str) -> dict[str, float]:
+    """CPU seconds used so far by gunicorn (master and workers) and by PostgreSQL (postmaster,
+    its background processes and every backend, ended or live): the cost of the requests on the
+    server's side, whatever else runs on the machine."""
+    postmaster = _postmaster(database_url)
+    return {
+        "gunicorn": _cpu_seconds(server.pid),
+        "postgres": _cpu_seconds(postmaster) if postmaster else float("nan"),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
@@ -331,7 +375,9 @@ def run(seconds: float, clients: int) -> None:
         try:
             floor = check_and_time_floor(base, "bench_dm")
             load(base, "bench_dm", clients, 3)  # warm the workers
+            cpu_before = server_cpu(server, os.environ["DATABASE_URL"])
             latencies = load(base, "bench_dm", clients, seconds)
+            cpu_after = server_cpu(server, os.environ["DATABASE_URL"])
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -353,6 +399,11 @@ def run(seconds: float, clients: int) -> None:
             f"{total:>8} {'all':<10} {len(every) / wall:>6.1f}"
             f" {statistics.median(every) * 1000:>7.0f} {percentile(every, 95) * 1000:>7.0f}"
             f" {percentile(every, 99) * 1000:>7.0f}"
+        )
+        cpu = {name: (cpu_after[name] - cpu_before[name]) / len(every) * 1000 for name in cpu_after}
+        print(
+            f"{total:>8} server CPU per request: {cpu['gunicorn']:.1f} ms gunicorn"
+            f" + {cpu['postgres']:.1f} ms PostgreSQL (load average {os.getloadavg()[0]:.1f})"
         )
     _synthetic_trial.SITES = full_sites
     assert FORMS  # the grid floor covers every form of the schedule

@@ -7,6 +7,7 @@ filters on the page links).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from math import ceil
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
+
+from hfs_ecrf.widget_html import FAST_WIDGETS
 
 PER_PAGE = 50
 
@@ -85,8 +88,15 @@ class UrlPattern:
             return reverse(self.name, args=args)
         url = self.parts[0]
         for text, part in zip(texts, self.parts[1:], strict=True):
-            url += quote(text, safe=self._SAFE) + part
+            url += _quoted(text) + part
         return url
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """``text`` quoted for a URL path as ``reverse()`` quotes it (lists repeat their study IDs,
+    visit and form codes: each is quoted once)."""
+    return quote(text, safe=UrlPattern._SAFE)
 
 
 class ListFilterSet(django_filters.FilterSet):
@@ -105,6 +115,7 @@ class ListFilterSet(django_filters.FilterSet):
                 if isinstance(field, forms.ChoiceField):
                     field.error_messages["invalid_choice"] = _invalid_choice(field)
                 field.widget.attrs.setdefault("class", _css_class(field.widget))
+            form.renderer = FAST_WIDGETS  # the same HTML as Django's widget templates, cheaper
             form._explained = True
         return form
 

@@ -10,16 +10,24 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from assessments import safety
 from assessments.filters import PatientFilter
 from assessments.models import CRF_MODELS
-from assessments.selectors import patient_progress, patients_with_visits, visit_grid
+from assessments.selectors import (
+    patient_progress,
+    patients_for_lists,
+    patients_with_visits,
+    visit_grid,
+    visits_by_patient,
+)
 from hfs_ecrf.access import arm_visible, can, requires, role_of
 from hfs_ecrf.list_cache import cached_list_content, render_content
 from hfs_ecrf.lists import UrlPattern, paginate
-from monitoring import worklists
+from monitoring import selectors, worklists
 from monitoring.forms import AuditFilterForm
 from monitoring.guards import active_study_lock
 from monitoring.patient_audit import patient_audit
@@ -54,15 +62,16 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = PatientFilter(
-            request.GET, queryset=patients_with_visits(request.user), user=request.user
+            request.GET, queryset=patients_for_lists(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
         patients = list(page.object_list)
+        visits = visits_by_patient([p.pk for p in patients])
         return render_content(
             request,
             "monitoring/_patient_list_content.html",
             {
-                "rows": _patient_rows(patients),
+                "rows": _patient_rows(patients, visits, arm_visible(request.user)),
                 "patients": patients,
                 "page": page,
                 "filter": filterset,
@@ -77,28 +86,40 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _patient_rows(patients: list[Any]) -> list[dict[str, Any]]:
-    """What each row of the patient list shows, as plain strings: one ``reverse()`` and one
-    translation per label for the page, not per row."""
+def _patient_rows(
+    patients: list[Any], visits: dict[int, list[Any]], show_arm: bool
+) -> list[dict[str, Any]]:
+    """Each row of the patient list as HTML (``html``), laid out as the template wrote it: one
+    ``reverse()`` and one translation per label for the page, not per row; unresolved queries
+    in one query. Every value is escaped here."""
     url = UrlPattern("monitoring:patient_detail", 1)
-    status_labels = {value: str(label) for value, label in PatientStatus.choices}
-    arm_labels = {value: str(label) for value, label in Arm.choices}
+    queries = selectors.open_query_counts([p.pk for p in patients]) if patients else {}
+    status_labels = {value: escape(label) for value, label in PatientStatus.choices}
+    arm_labels = {value: escape(label) for value, label in Arm.choices}
     rows = []
     for patient in patients:
-        progress = patient_progress(patient)
+        progress = patient_progress(patient, visits[patient.pk])
         allocation = patient.allocation_or_none
         nxt = progress.next_visit
-        rows.append(
-            {
-                "pk": patient.pk,
-                "study_id": patient.study_id,
-                "url": url(patient.study_id),
-                "site": patient.site.code,
-                "status": status_labels[progress.status],
-                "arm": arm_labels.get(allocation.arm, allocation.arm) if allocation else "—",
-                "next_visit": f"{nxt[0]} · {nxt[1]:%Y-%m-%d}" if nxt else "—",
-            }
+        study_id = escape(patient.study_id)
+        arm = ""
+        if show_arm:
+            shown = arm_labels.get(allocation.arm, escape(allocation.arm)) if allocation else "—"
+            arm = f"<td>{shown}</td>"
+        n = queries.get(patient.pk, 0)
+        badge = f'<span class="badge text-bg-danger">{n}</span>' if n else ""
+        next_visit = escape(f"{nxt[0]} · {nxt[1]:%Y-%m-%d}") if nxt else "—"
+        html = (
+            f'\n    <tr data-testid="patient-row" data-study-id="{study_id}">'
+            f'\n      <td><a href="{escape(url(patient.study_id))}">{study_id}</a></td>'
+            f"\n      <td>{escape(patient.site.code)}</td>"
+            f"\n      <td>{status_labels[progress.status]}</td>"
+            f"\n      {arm}"
+            f"\n      <td>{next_visit}</td>"
+            f'\n      <td data-testid="open-queries">{badge}</td>'
+            "\n    </tr>"
         )
+        rows.append({"study_id": patient.study_id, "html": mark_safe(html)})  # noqa: S308 - escaped
     return rows
 
 

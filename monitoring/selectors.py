@@ -50,6 +50,26 @@ def with_open_queries(patients: QuerySet[Patient]) -> QuerySet[Patient]:
     return patients.filter(Exists(unresolved))
 
 
+def open_query_counts_by_patient_and_visit(
+    patient_ids: list[int],
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Unresolved queries per patient and per visit (its forms' and its own) of these patients:
+    ``open_query_counts`` and the visit totals of ``open_query_counts_by_visit`` in one query."""
+    rows = (
+        DataQuery.objects.filter(patient_id__in=patient_ids, status__in=DataQuery.UNRESOLVED)
+        .values_list("patient_id", "visit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    by_patient: dict[int, int] = Counter()
+    by_visit: dict[int, int] = Counter()
+    for patient_id, visit_id, n in rows:
+        by_patient[patient_id] += n
+        if visit_id is not None:
+            by_visit[visit_id] += n
+    return dict(by_patient), dict(by_visit)
+
+
 def open_query_counts_by_visit(patient_ids: list[int]) -> dict[tuple[int, str], int]:
     """Unresolved queries per (visit id, form code or ""): one query."""
     rows = (

@@ -132,6 +132,8 @@ class Screening(AuditedModel):
         ordering = ["-screened_on", "-id"]
         verbose_name = _("screening")
         verbose_name_plural = _("screening log")
+        # the screening log's order: a page is read from the index, not sorted from every row
+        indexes = [models.Index(fields=["-screened_on", "-id"], name="screening_log_order")]
         constraints = [
             models.UniqueConstraint(
                 fields=["site", "screening_number"], name="unique_screening_number_per_site"

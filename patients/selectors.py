@@ -40,3 +40,9 @@ def patient_get(user: Any, study_id: str) -> Patient:
 
 def screening_list(user: Any) -> QuerySet[Screening]:
     return scope_to_sites(Screening.objects.select_related("site", "screened_by", "patient"), user)
+
+
+def screening_log(user: Any) -> QuerySet[Screening]:
+    """``screening_list`` as the screening log shows it: with the site and the patient, not who
+    screened (a join and a user row fewer per screening)."""
+    return screening_list(user).select_related(None).select_related("site", "patient")

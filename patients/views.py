@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from hfs_ecrf.access import requires
 from hfs_ecrf.forms import attach_errors
 from hfs_ecrf.list_cache import cached_list_content, render_content
-from hfs_ecrf.lists import paginate
+from hfs_ecrf.lists import UrlPattern, paginate
 from hfs_ecrf.views import render_history
 from patients import selectors, services
 from patients.filters import ScreeningFilter
@@ -22,7 +24,7 @@ from patients.forms import (
     ScreeningForm,
     WithdrawalForm,
 )
-from patients.models import Withdrawal
+from patients.models import Screening, Withdrawal
 
 
 @require_GET
@@ -31,14 +33,14 @@ def screening_list(request: HttpRequest) -> HttpResponse:
 
     def content() -> str:
         filterset = ScreeningFilter(
-            request.GET, queryset=selectors.screening_list(request.user), user=request.user
+            request.GET, queryset=selectors.screening_log(request.user), user=request.user
         )
         page = paginate(request, filterset.rows)
         return render_content(
             request,
             "patients/_screening_list_content.html",
             {
-                "screenings": page.object_list,
+                "screenings": _screening_rows(page.object_list),
                 "page": page,
                 "filter": filterset,
             },
@@ -49,6 +51,34 @@ def screening_list(request: HttpRequest) -> HttpResponse:
         "patients/screening_list.html",
         {"content": cached_list_content(request, "screening", content)},
     )
+
+
+def _screening_rows(screenings: list[Screening]) -> list[dict[str, Any]]:
+    """What each row of the screening log shows, as plain strings: one ``reverse()`` and one
+    translation per label for the page, not per row."""
+    patient_url = UrlPattern("monitoring:patient_detail", 1)
+    outcomes = {value: str(label) for value, label in Screening.Outcome.choices}
+    rows = []
+    for s in screenings:
+        day = s.screened_on
+        try:
+            patient = s.patient  # joined: no query
+        except ObjectDoesNotExist:
+            patient = None
+        rows.append(
+            {
+                "pk": s.pk,
+                "site": s.site.code,
+                "number": s.screening_number,
+                "date": f"{day.year:04d}-{day.month:02d}-{day.day:02d}" if day else "",
+                "outcome": outcomes.get(s.outcome, s.outcome),
+                "eligible": s.outcome == Screening.Outcome.ELIGIBLE,
+                "failure_reasons": s.failure_reasons,
+                "patient": patient.study_id if patient else "",
+                "patient_url": patient_url(patient.study_id) if patient else "",
+            }
+        )
+    return rows
 
 
 @require_http_methods(["GET", "POST"])

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 from assessments.models import CRF_MODELS
 from hfs_ecrf.access import can
@@ -22,24 +25,24 @@ def lookup(mapping: dict, key: Any) -> Any:
 
 
 @register.simple_tag
-def query_counts(patients: Any) -> dict[int, int]:
-    """Unresolved queries per patient id: one query for the whole list."""
-    return selectors.open_query_counts([p.pk for p in patients])
-
-
-@register.simple_tag
-def grid_query_counts(grid: list[dict[str, Any]]) -> dict[Any, int]:
-    """Unresolved queries per visit id (and per patient id under "p<id>"): two queries."""
-    ids = [row["patient"].pk for row in grid]
-    by_visit = selectors.open_query_counts_by_visit(ids)
-    counts: dict[Any, int] = {v: n for (v, form), n in by_visit.items() if form == ""}
-    counts.update({f"p{p}": n for p, n in selectors.open_query_counts(ids).items()})
-    return counts
-
-
-@register.filter
-def patient_key(patient: Any) -> str:
-    return f"p{patient.pk}"
+def grid_open_queries(grid: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The grid of ``assessments.status_grid`` with each row's unresolved queries (``queries``)
+    and its cells as HTML (``cells_html``: each cell's ``html``, its visit's unresolved queries,
+    the closing tag, laid out as the template wrote them): one query for the whole page."""
+    by_patient, by_visit = selectors.open_query_counts_by_patient_and_visit(
+        [row["patient"].pk for row in grid]
+    )
+    title = escape(gettext("Open queries"))
+    for row in grid:
+        row["queries"] = by_patient.get(row["patient"].pk, 0)
+        cells = []
+        for cell in row["cells"]:
+            visit = cell["visit"]
+            n = by_visit.get(visit.pk, 0) if visit is not None else 0
+            badge = f'<span class="badge text-bg-danger" title="{title}">?{n}</span>' if n else ""
+            cells.append(f"\n      {cell['html']}{badge}\n      </td>\n      ")
+        row["cells_html"] = mark_safe("".join(cells))  # noqa: S308 - cells from format_html, counts
+    return grid
 
 
 @register.simple_tag(takes_context=True)

@@ -83,3 +83,16 @@ def test_time_and_transactions(settings):
     assert settings.USE_TZ is True
     assert settings.DATABASES["default"]["ATOMIC_REQUESTS"] is True
     assert settings.TIME_ZONE == os.environ.get("TIME_ZONE", "Asia/Samarkand")
+
+
+def test_server_database_connections_are_kept_per_worker(monkeypatch):
+    """PostgreSQL: a worker keeps its connection (checked before reuse) instead of opening one
+    per request; CONN_MAX_AGE overrides; SQLite opens its file per request as before."""
+    from hfs_ecrf.settings import _database_from_url
+
+    monkeypatch.delenv("CONN_MAX_AGE", raising=False)
+    kept = _database_from_url("postgres://app@db:5432/ecrf")
+    assert kept["CONN_MAX_AGE"] == 60 and kept["CONN_HEALTH_CHECKS"] is True
+    assert _database_from_url("sqlite:///:memory:")["CONN_MAX_AGE"] == 0
+    monkeypatch.setenv("CONN_MAX_AGE", "0")
+    assert _database_from_url("postgres://app@db:5432/ecrf")["CONN_MAX_AGE"] == 0
