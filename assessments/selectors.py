@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from assessments.models import CRF_MODELS, Visit
 from assessments.schedule import FINAL_VISIT, SCHEDULE, VISIT_CODES, target_date
@@ -125,9 +125,10 @@ def _final_visit_done() -> Exists:
 
 
 def progress_status_q(status: str) -> Q:
-    """The patients whose ``progress_status`` (``with_progress_status``) is ``status``, as plain
-    conditions on the joined tables instead of the CASE: the database can use its indexes and
-    need not compute the status of every patient first."""
+    """The patients whose ``patient_progress`` status is ``status``, as SQL conditions (the same
+    rule: withdrawn, then completed, then randomised, then enrolled) written as plain conditions
+    rather than a CASE, so the database can use its indexes and need not compute the status of
+    every patient first."""
     staying = Q(withdrawal__isnull=True)
     completed = staying & _final_visit_done()
     randomised = staying & ~_final_visit_done() & Q(allocation__isnull=False)
@@ -138,21 +139,6 @@ def progress_status_q(status: str) -> Q:
         PatientStatus.RANDOMISED.value: randomised,
         PatientStatus.ENROLLED.value: enrolled,
     }[status]
-
-
-def with_progress_status(patients: QuerySet[Patient]) -> QuerySet[Patient]:
-    """The status of ``patient_progress`` as the SQL annotation ``progress_status``, so lists
-    filter on it in the database (the same rule, in the same order: withdrawn, completed,
-    randomised, enrolled)."""
-    return patients.annotate(
-        progress_status=Case(
-            When(withdrawal__isnull=False, then=Value(PatientStatus.WITHDRAWN.value)),
-            When(_final_visit_done(), then=Value(PatientStatus.COMPLETED.value)),
-            When(allocation__isnull=False, then=Value(PatientStatus.RANDOMISED.value)),
-            default=Value(PatientStatus.ENROLLED.value),
-            output_field=CharField(),
-        )
-    )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from assessments.selectors import (
     progress_status_q,
     visit_grid,
     visits_by_patient,
-    with_progress_status,
 )
 from assessments.services import visit_save
 from monitoring import services as monitoring_services
@@ -151,12 +150,25 @@ def ids(*patients) -> list[str]:
     return sorted(p.study_id for p in patients)
 
 
+PROGRESS_STATUSES = ("withdrawn", "completed", "randomised", "enrolled")  # patient_progress's
+
+
+def _sql_statuses(patients) -> dict[str, list[str]]:
+    """Study ID -> the statuses whose SQL conditions (``progress_status_q``) select the patient."""
+    found: dict[str, list[str]] = {p.study_id: [] for p in patients}
+    for status in PROGRESS_STATUSES:
+        for patient in patients.filter(progress_status_q(status)):
+            found[patient.study_id].append(status)
+    return found
+
+
 def test_the_sql_status_is_the_status_of_patient_progress(cohort, dana):
-    annotated = with_progress_status(patients_with_visits(dana))
-    statuses = {p.study_id: (p.progress_status, patient_progress(p).status) for p in annotated}
+    patients = patients_with_visits(dana)
+    sql = _sql_statuses(patients)
+    statuses = {p.study_id: (sql[p.study_id], patient_progress(p).status) for p in patients}
     assert len(statuses) == 5
-    assert all(sql == python for sql, python in statuses.values()), statuses
-    assert sorted(sql for sql, _ in statuses.values()) == [
+    assert all(found == [python] for found, python in statuses.values()), statuses
+    assert sorted(python for _, python in statuses.values()) == [
         "completed",
         "enrolled",
         "randomised",
@@ -190,9 +202,10 @@ def test_list_visits_read_as_rows_give_what_the_prefetched_visits_give(cohort, d
 @pytest.mark.parametrize("status", ["enrolled", "randomised", "completed", "withdrawn"])
 def test_the_status_filter_selects_what_the_sql_status_says(status, cohort, dana):
     """The filter's plain conditions (no CASE over every patient) pick exactly the patients
-    whose annotated status is ``status``."""
-    annotated = with_progress_status(patients_with_visits(dana))
-    expected = sorted(p.study_id for p in annotated if p.progress_status == status)
+    whose ``patient_progress`` status is ``status``."""
+    expected = sorted(
+        p.study_id for p in patients_with_visits(dana) if patient_progress(p).status == status
+    )
     assert expected
     found = patients_with_visits(dana).filter(progress_status_q(status))
     assert sorted(p.study_id for p in found) == expected
