@@ -67,15 +67,15 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         page = paginate(request, filterset.rows)
         patients = list(page.object_list)
         visits = visits_by_patient([p.pk for p in patients])
+        show_arm = arm_visible(request.user)
         return render_content(
             request,
             "monitoring/_patient_list_content.html",
             {
-                "rows": _patient_rows(patients, visits, arm_visible(request.user)),
-                "patients": patients,
+                "rows": _patient_rows(patients, visits, show_arm),
                 "page": page,
                 "filter": filterset,
-                "show_arm": arm_visible(request.user),
+                "show_arm": show_arm,
             },
         )
 
