@@ -19,8 +19,9 @@ setup: $(VENV)/.installed
 	$(PY) manage.py seed_demo
 
 run: setup
-	@# the background worker computes the analysis results after each change of the data
-	nice -n 19 $(PY) manage.py db_worker & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
+	@# the background worker computes the analysis results after each change of the data (at
+	@# the lowest CPU priority, which it gives itself: analysis/tasks.py)
+	$(PY) manage.py db_worker & WORKER=$$!; trap 'kill $$WORKER' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(VENV)/.installed test-sqlite test-postgres test-browser

@@ -4,11 +4,13 @@
 (``hfs_ecrf.data_version.data_changed``); while one is still waiting to run, no second one is
 queued: the one that runs computes the latest version, whatever the number of writes before it.
 It first waits, if it must, so that computing takes at most half of the worker's time
-(``results_refresh_pause``).
+(``results_refresh_pause``), and the worker gives itself the lowest CPU priority
+(``lowest_cpu_priority``): the pages are served first.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -47,10 +49,31 @@ def results_refresh_pause(*, now: datetime | None = None) -> float:
     return max(0.0, min(rest - since, rest))
 
 
+def lowest_cpu_priority() -> None:
+    """Give this process the lowest CPU priority (nice 19): the recomputation then uses the time
+    the requests leave over.
+
+    Linux shares the CPU fairly between sessions first ("autogroups"), and nice only orders the
+    processes within one: a worker started by a supervisor leads its own session, and nice alone
+    would still give it as much CPU as all of gunicorn's workers together (measured: at 10 000
+    patients under load it took a quarter of the two cores). A session leader therefore also
+    lowers its session's priority. Where the supervisor puts each service in its own cgroup
+    (systemd), the cgroup's weight decides instead: see the README (CPUWeight)."""
+    os.setpriority(os.PRIO_PROCESS, 0, 19)
+    if os.getsid(0) == os.getpid():
+        try:
+            with open("/proc/self/autogroup", "w") as autogroup:
+                autogroup.write("19")
+        except OSError:  # not Linux, or a kernel without autogroups: nice is all there is
+            pass
+
+
 @task()
 def results_refresh_task() -> int:
     """Compute and store the results of the current data version; returns that version."""
     if isinstance(results_refresh_task.get_backend(), DatabaseBackend):  # in its own worker
+        if settings.ANALYSIS_WORKER_LOWEST_PRIORITY:
+            lowest_cpu_priority()
         pause = results_refresh_pause()
         if pause:
             time.sleep(pause)

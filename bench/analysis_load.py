@@ -10,7 +10,9 @@ and by request count) mix dashboard views (the analysis pages and results.json) 
 spasm form (the real CRF view: every save moves the data version and queues a recomputation that
 the worker runs meanwhile). The floor does the same work with nothing in between: a bare WSGI app
 on the same gunicorn that reads the same stored JSON row for a view and updates the same form row
-for a save. Prints p50/p95/p99 (ms) and requests/s. Target: /analysis/ p95 < 300 ms at 10 000.
+for a save. Prints p50/p95/p99 (ms), requests/s and the CPU time per request of gunicorn, the
+worker, PostgreSQL (every backend, the worker's included) and this script, read from /proc.
+``--no-worker``: the same load without the worker. Target: /analysis/ p95 < 300 ms at 10 000.
 """
 
 from __future__ import annotations
@@ -154,8 +156,11 @@ class Client:
         return response.status
 
 
-def load_run(port: int, sessions, forms, clients: int, seconds: float, project: bool) -> dict:
-    """`clients` threads for `seconds` (at most MAX_REQUESTS): latency lists per kind."""
+def load_run(
+    port: int, sessions, forms, clients: int, seconds: float, project: bool, processes: dict
+) -> dict:
+    """`clients` threads for `seconds` (at most MAX_REQUESTS): latency lists per kind, and the CPU
+    seconds each of ``processes`` (name: pid, descendants included) and this script used."""
     lat: dict[str, list[float]] = {"view": [], "save": []}
     status: dict[int, int] = {}
     lock = threading.Lock()
@@ -200,13 +205,24 @@ def load_run(port: int, sessions, forms, clients: int, seconds: float, project: 
                 status[key] = status.get(key, 0) + 1
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    cpu_before = _cpu(processes)
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     wall = time.perf_counter() - start
-    return {"lat": lat, "status": status, "wall": wall}
+    cpu = {name: used - cpu_before[name] for name, used in _cpu(processes).items()}
+    return {"lat": lat, "status": status, "wall": wall, "cpu": cpu}
+
+
+def _cpu(processes: dict) -> dict[str, float]:
+    from bench.lists_load import _cpu_seconds
+
+    return {
+        **{name: _cpu_seconds(pid) for name, pid in processes.items()},
+        "load script": time.process_time(),
+    }
 
 
 _FORM_DSN = ""
@@ -237,6 +253,8 @@ def report(label: str, run: dict) -> None:
             f"  p99 {pct(v, 99):7.1f} ms"
         )
     print(f"  {label:<8} all   {total / run['wall']:.1f} requests/s; status {run['status']}")
+    cpu = ", ".join(f"{seconds / total * 1000:.1f} {name}" for name, seconds in run["cpu"].items())
+    print(f"  {label:<8} CPU ms per request: {cpu}")
     # a view is 200, a save redirects (302; saves counted negative). A save answered 200 shows
     # the form again (not saved: e.g. an edit conflict), counted and reported; anything else
     # (a login redirect, an error) makes the figures meaningless.
@@ -281,8 +299,10 @@ def stop(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run(seconds: float, clients: int) -> None:
+def run(seconds: float, clients: int, with_worker: bool = True) -> None:
     import psycopg2
+
+    from bench.lists_load import _postmaster
 
     global _FORM_DSN
     base = os.environ["DATABASE_URL"]
@@ -320,12 +340,13 @@ def run(seconds: float, clients: int) -> None:
             (int(a), b, int(c)) for _f, a, b, c in (x.split() for x in lines if x[:4] == "FORM")
         ]
         print(f"\n{size} patients, {clients} clients, {seconds:.0f} s each, {SAVE_SHARE:.0%} saves")
+        postmaster = _postmaster(base)
         port = _free_port()
         server = gunicorn("hfs_ecrf.wsgi", port, env)
-        worker = subprocess.Popen(
-            # as the README runs it: the recomputation yields the cores to the requests (nice 19)
-            ["nice", "-n", "19", sys.executable, "manage.py", "db_worker", "--no-reload"]
-            + ["--interval", "0.5"],
+        worker = with_worker and subprocess.Popen(
+            # as production runs it, under a supervisor (its own session): the worker itself
+            # yields the cores to the requests (analysis/tasks.py lowest_cpu_priority)
+            [sys.executable, "manage.py", "db_worker", "--no-reload"] + ["--interval", "0.5"],
             cwd=ROOT,
             env=env,
             start_new_session=True,
@@ -333,14 +354,19 @@ def run(seconds: float, clients: int) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            project = load_run(port, sessions, forms, clients, seconds, project=True)
+            processes = {"gunicorn": server.pid, "worker": worker.pid if worker else None}
+            processes = {k: v for k, v in {**processes, "postgres": postmaster}.items() if v}
+            project = load_run(port, sessions, forms, clients, seconds, True, processes)
         finally:
-            stop(worker)
+            if worker:
+                stop(worker)
             stop(server)
         port = _free_port()
         floor_server = gunicorn("bench._floor_app:application", port, env)
         try:
-            floor = load_run(port, sessions, forms, clients, seconds, project=False)
+            processes = {"gunicorn": floor_server.pid, "postgres": postmaster}
+            processes = {name: pid for name, pid in processes.items() if pid}
+            floor = load_run(port, sessions, forms, clients, seconds, False, processes)
         finally:
             stop(floor_server)
         report("project", project)
@@ -364,13 +390,18 @@ def main() -> None:
     parser.add_argument("--prepare", type=int)
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no analysis worker beside gunicorn: what the recomputations cost the requests",
+    )
     args = parser.parse_args()
     if args.prepare:
         prepare(args.prepare)
         return
     from bench._cluster import on_postgres
 
-    on_postgres(lambda: run(min(args.seconds, 120), min(args.clients, 50)))
+    on_postgres(lambda: run(min(args.seconds, 120), min(args.clients, 50), not args.no_worker))
 
 
 if __name__ == "__main__":

@@ -143,6 +143,9 @@ TASKS = {
 # The most of the worker's time the analysis recomputation takes under a stream of writes
 # (analysis/tasks.py results_refresh_pause), in percent; 100: back to back.
 ANALYSIS_WORKER_SHARE = envint("ANALYSIS_WORKER_SHARE", 50)
+# The worker gives itself the lowest CPU priority (analysis/tasks.py lowest_cpu_priority); off
+# where the task runs inside another process that must keep its own (the tests' in-process worker).
+ANALYSIS_WORKER_LOWEST_PRIORITY = envbool("ANALYSIS_WORKER_LOWEST_PRIORITY", True)
 
 # The list pages' rendered content per data version and user scope (hfs_ecrf/list_cache.py), in
 # each worker's memory. LIST_CACHE_SECONDS=0 turns it off.

@@ -51,6 +51,13 @@ def _fresh_list_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _test_process_keeps_its_priority(settings):
+    """A test that runs `db_worker` in process must not lower the test process's CPU priority for
+    the rest of the run (analysis/tasks.py lowest_cpu_priority; tested in a child process)."""
+    settings.ANALYSIS_WORKER_LOWEST_PRIORITY = False
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_modify_db_settings):
     """…and the tests run as the application's role; the owner drops the database."""

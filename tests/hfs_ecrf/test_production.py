@@ -151,7 +151,12 @@ def production(prod_database, tmp_path):
         [str(BIN / gunicorn[0]), *gunicorn[1:]], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     worker = subprocess.Popen(  # noqa: S603
-        python + shlex.split(work)[1:], cwd=ROOT, env=env, stdout=log, stderr=log
+        python + shlex.split(work)[1:],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,  # as a supervisor starts a service: a session of its own
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -164,7 +169,7 @@ def production(prod_database, tmp_path):
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start within 90 s"
                 time.sleep(0.5)
-        yield base, prod_database, tmp_path / "gunicorn.log"
+        yield base, prod_database, tmp_path / "gunicorn.log", worker.pid
     finally:
         for process in (server, worker):
             process.terminate()
@@ -220,7 +225,7 @@ class _FormFields(HTMLParser):
 
 
 def test_the_production_path_serves_the_app(production):
-    base, database_url, log = production
+    base, database_url, log, worker = production
     clinician = Browser(base)
     status, headers, _ = clinician.get("/accounts/login/")
     assert status == 200
@@ -266,6 +271,17 @@ def test_the_production_path_serves_the_app(production):
             break
         assert time.monotonic() < deadline, "no stored results: " + log.read_text()[-5000:]
         time.sleep(2)
+
+    # the worker gave itself the lowest CPU priority once it computed (analysis/tasks.py): nice 19
+    # and, as it leads its own session, its session's too (else it would get as much CPU as all
+    # of gunicorn's workers together)
+    autogroup = Path(f"/proc/{worker}/autogroup")
+    deadline = time.monotonic() + 120
+    while os.getpriority(os.PRIO_PROCESS, worker) != 19:
+        assert time.monotonic() < deadline, "the worker kept its CPU priority"
+        time.sleep(1)
+    if autogroup.exists():  # Linux with autogroups
+        assert autogroup.read_text().split()[-1] == "19", autogroup.read_text()
 
     # a static file under its hashed name, compressed by whitenoise
     css = re.search(r'href="(/static/vendor/bootstrap/bootstrap\.min\.[0-9a-f]{12}\.css)"', page)
