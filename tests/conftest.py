@@ -48,6 +48,7 @@ def _fresh_list_cache():
 
     caches["lists"].clear()
     caches["analysis"].clear()  # and the analysis pages' (analysis/dashboard/kept.py)
+    caches["default"].clear()  # and what the layout keeps (patients/context_processors.py)
     yield
 
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from assessments.selectors import patient_progress
 from hfs_ecrf.access import role_of
 from hfs_ecrf.roles import Role
+from patients.context_processors import DEMO_SITES_KEY
 from patients.selectors import sites_for
 
 ROLES = {
@@ -93,6 +95,29 @@ def test_no_demo_banner_without_demo_data(alice):
     client = Client()
     client.force_login(alice)
     assert 'data-testid="demo-banner"' not in client.get(reverse("home")).content.decode()
+
+
+def test_the_layout_reads_whether_demo_sites_exist_once_a_minute_not_on_every_page(alice, settings):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(alice)
+
+    def demo_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("home")).status_code == 200
+        return sum('WHERE "patients_site"."is_demo"' in q["sql"] for q in captured.captured_queries)
+
+    assert demo_queries() == 1
+    assert demo_queries() == 0  # kept (DEMO_SITES_SECONDS) in the worker's cache
+    settings.DEBUG = True  # seed_demo refuses to run without it
+    call_command("seed_demo", "--patients", "0")
+    cache.delete(DEMO_SITES_KEY)  # what the minute's end does
+    assert demo_queries() == 1
+    assert 'data-testid="demo-banner"' in client.get(reverse("home")).content.decode()
 
 
 def test_the_cohort_is_a_registry_of_small_steps():
