@@ -111,11 +111,26 @@ def patients_with_visits(user: Any) -> QuerySet[Patient]:
 def patients_for_lists(user: Any) -> QuerySet[Patient]:
     """The user's patients as the list pages need them: only the relations they show or filter
     on (site, allocation, withdrawal), not the screening and consent the patient page shows (two
-    joins and a hundred model instances fewer per page); their visits come from
-    ``visits_by_patient`` for the page's patients."""
+    joins and a hundred model instances fewer per page), and of those only the columns the rows
+    show and ``patient_progress`` reads; their visits come from ``visits_by_patient`` for the
+    page's patients."""
     return (
-        patient_list(user).select_related(None).select_related("site", "allocation", "withdrawal")
+        patient_list(user)
+        .select_related(None)
+        .select_related("site", "allocation", "withdrawal")
+        .only(*LIST_COLUMNS)
     )
+
+
+# What a row of the patient list and of the record status grid reads (``patient_progress``
+# included); anything else would be read one query per row, which the query pins would show.
+LIST_COLUMNS = (
+    "study_id",
+    "site__code",
+    "allocation__arm",
+    "allocation__randomised_on",
+    "withdrawal__id",
+)
 
 
 def _final_visit_done() -> Exists:

@@ -44,5 +44,18 @@ def screening_list(user: Any) -> QuerySet[Screening]:
 
 def screening_log(user: Any) -> QuerySet[Screening]:
     """``screening_list`` as the screening log shows it: with the site and the patient, not who
-    screened (a join and a user row fewer per screening)."""
-    return screening_list(user).select_related(None).select_related("site", "patient")
+    screened (a join and a user row fewer per screening), and only the columns its rows show
+    (``patients.views._screening_rows``)."""
+    return (
+        screening_list(user)
+        .select_related(None)
+        .select_related("site", "patient")
+        .only(
+            "screening_number",
+            "screened_on",
+            "outcome",
+            "failure_reasons",
+            "site__code",
+            "patient__study_id",
+        )
+    )
