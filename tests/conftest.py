@@ -60,11 +60,17 @@ def _test_process_keeps_its_priority(settings):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_modify_db_settings):
-    """…and the tests run as the application's role; the owner drops the database."""
+def django_db_setup(django_db_setup, django_db_modify_db_settings, django_db_blocker):
+    """…and the tests run as the application's role; the owner drops the database.
+    At the end no other session may still be connected to the test database: PostgreSQL
+    connections are kept (CONN_MAX_AGE), so one opened by a thread that never closed it would
+    stay open until the process ends and block dropping the database (tests/dbroles.py)."""
     dbroles.use_app()
     yield
+    with django_db_blocker.unblock():
+        leaked = dbroles.other_sessions()
     dbroles.use_owner()
+    assert not leaked, f"sessions still connected to the test database at the end: {leaked}"
 
 
 def make_user(username: str, role: Role | None, sites: list[Site] = ()) -> User:

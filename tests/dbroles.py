@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator
 
 import dj_database_url
@@ -99,3 +100,27 @@ def owner_cursor() -> Iterator[object]:
     finally:
         conn.rollback()
         conn.close()
+
+
+def other_sessions(*, wait: float = 10.0) -> list[tuple]:
+    """The other client sessions connected to the test database (PostgreSQL; SQLite: none).
+
+    A thread closes its connections as it ends, a moment after its last request has been
+    answered: the sessions are read again for up to ``wait`` seconds before they count."""
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return []
+    deadline = time.monotonic() + wait
+    while True:
+        with connection.cursor() as cursor:
+            # autovacuum workers have no role (usesysid): they are not sessions of ours
+            cursor.execute(
+                "SELECT pid, usename, application_name, backend_start, state, query"
+                " FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND usesysid IS NOT NULL"
+            )
+            rows = cursor.fetchall()
+        if not rows or time.monotonic() > deadline:
+            connection.close()
+            return rows
+        time.sleep(0.2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 
 import pytest
@@ -27,6 +28,19 @@ def cohort():
     sites = seed_accounts("cohort-password-1")
     seed_cohort(patients=6, seed=3, sites=sites)
     return sites
+
+
+@pytest.fixture(autouse=True)
+def _pycap_connection_closed():
+    """PyCap sends every request through one module-wide requests session, which keeps its HTTP
+    connection to the live server open; the server thread answering it, with its database
+    connection (kept: CONN_MAX_AGE), would then live until the process ends and block dropping
+    the test database. Closed after each test, so the thread ends and Django closes its database
+    connections (ThreadedWSGIServer.close_request). The socket is only released once nothing
+    refers to it any more: a caught RedcapError's traceback still does (a reference cycle)."""
+    yield
+    redcap.request._session.close()  # noqa: SLF001 - PyCap takes no session of ours
+    gc.collect()
 
 
 def _project(live_server, username: str) -> redcap.Project:
