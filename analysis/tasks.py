@@ -59,6 +59,8 @@ def lowest_cpu_priority() -> None:
     patients under load it took a quarter of the two cores). A session leader therefore also
     lowers its session's priority. Where the supervisor puts each service in its own cgroup
     (systemd), the cgroup's weight decides instead: see the README (CPUWeight)."""
+    if not hasattr(os, "setpriority"):  # not a Unix: the operator sets the priority
+        return
     os.setpriority(os.PRIO_PROCESS, 0, 19)
     if os.getsid(0) == os.getpid():
         try:
