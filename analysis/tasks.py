@@ -50,8 +50,10 @@ def results_refresh_pause(*, now: datetime | None = None) -> float:
 
 
 def lowest_cpu_priority() -> None:
-    """Give this process the lowest CPU priority (nice 19): the recomputation then uses the time
-    the requests leave over.
+    """Give the computing thread the lowest CPU priority (nice 19): the recomputation then uses
+    the time the requests leave over. (Linux sets nice per thread: the thread that runs the
+    tasks, the main one with ``--no-reload``, and the threads it starts later; threads started
+    before, e.g. a BLAS pool, keep theirs, and the session's priority below covers them.)
 
     Linux shares the CPU fairly between sessions first ("autogroups"), and nice only orders the
     processes within one: a worker started by a supervisor leads its own session, and nice alone
